@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Users is the user aggregate.
+type Users interface {
+	// CreateUser stores u with Version 1 and fresh timestamps; an empty ID is filled with a
+	// random one. ErrAlreadyExists when the ID or the userName (case-insensitive) is taken.
+	CreateUser(ctx context.Context, u User) (User, error)
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByName looks up by userName, case-insensitively.
+	GetUserByName(ctx context.Context, userName string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	// UpdateUser replaces the stored user when u.Version equals the stored Version
+	// (else ErrConflict) and returns it with Version+1.
+	UpdateUser(ctx context.Context, u User) (User, error)
+	// DeleteUser removes the user and, in the same transaction, their credentials,
+	// group memberships, browser sessions and refresh tokens.
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// Groups is the group aggregate, including memberships.
+type Groups interface {
+	CreateGroup(ctx context.Context, g Group) (Group, error)
+	GetGroup(ctx context.Context, id string) (Group, error)
+	// GetGroupByName looks up by displayName, case-insensitively.
+	GetGroupByName(ctx context.Context, name string) (Group, error)
+	ListGroups(ctx context.Context) ([]Group, error)
+	// UpdateGroup is optimistic like UpdateUser. Members must name existing users
+	// (else ErrNotFound).
+	UpdateGroup(ctx context.Context, g Group) (Group, error)
+	DeleteGroup(ctx context.Context, id string) error
+	// AddMember / RemoveMember are idempotent and bump the group's Version when they change it.
+	AddMember(ctx context.Context, groupID, userID string) error
+	RemoveMember(ctx context.Context, groupID, userID string) error
+	// GroupsOfUser returns the groups the user is a member of, sorted by displayName.
+	GroupsOfUser(ctx context.Context, userID string) ([]Group, error)
+}
+
+// Credentials holds per-user secrets.
+type Credentials interface {
+	// PutCredential creates or replaces (UserID, Type, ID). The user must exist (ErrNotFound).
+	// When c.Version is non-zero it must match the stored Version (ErrConflict).
+	PutCredential(ctx context.Context, c Credential) (Credential, error)
+	GetCredential(ctx context.Context, userID, typ, id string) (Credential, error)
+	ListCredentials(ctx context.Context, userID string) ([]Credential, error)
+	DeleteCredential(ctx context.Context, userID, typ, id string) error
+}
+
+// Clients is the OAuth client registry.
+type Clients interface {
+	CreateClient(ctx context.Context, c Client) (Client, error)
+	GetClient(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	UpdateClient(ctx context.Context, c Client) (Client, error)
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// AuthRequests are authorization requests between /authorize and the code exchange.
+type AuthRequests interface {
+	CreateAuthRequest(ctx context.Context, r AuthRequest) (AuthRequest, error)
+	// GetAuthRequest returns ErrNotFound for unknown or expired requests.
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	UpdateAuthRequest(ctx context.Context, r AuthRequest) (AuthRequest, error)
+	DeleteAuthRequest(ctx context.Context, id string) error
+}
+
+// AuthCodes are single-use authorization codes, stored by digest.
+type AuthCodes interface {
+	// SaveAuthCode stores c; ErrAlreadyExists when the auth request already has a code.
+	SaveAuthCode(ctx context.Context, c AuthCode) error
+	// ConsumeAuthCode atomically marks the code used and returns it. A second call returns
+	// the record together with ErrAlreadyUsed (so the caller can revoke what the code
+	// issued); an expired code returns ErrExpired; an unknown one ErrNotFound.
+	ConsumeAuthCode(ctx context.Context, digest string, now time.Time) (AuthCode, error)
+}
+
+// RefreshTokens are rotating refresh tokens grouped in families.
+type RefreshTokens interface {
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
+	// RotateRefreshToken atomically consumes oldID and stores next (same family).
+	// If oldID was already consumed or revoked, the whole family is revoked in the same
+	// transaction and ErrAlreadyUsed is returned; next is not stored.
+	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, now time.Time) error
+	// RevokeRefreshFamily marks every token of the family revoked.
+	RevokeRefreshFamily(ctx context.Context, familyID string) error
+	// RevokeUserRefreshTokens revokes every refresh token of the user; returns the families.
+	RevokeUserRefreshTokens(ctx context.Context, userID string) ([]string, error)
+}
+
+// Sessions are browser SSO sessions.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	RevokeSession(ctx context.Context, id string) error
+	RevokeUserSessions(ctx context.Context, userID string) error
+}
+
+// SigningKeys persists token-signing keys (private parts sealed by the caller).
+type SigningKeys interface {
+	CreateSigningKey(ctx context.Context, k SigningKey) (SigningKey, error)
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	UpdateSigningKey(ctx context.Context, k SigningKey) (SigningKey, error)
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
+// Revocations is the set of revoked token ids and families, kept until they expire.
+type Revocations interface {
+	Revoke(ctx context.Context, r Revocation) error
+	IsRevoked(ctx context.Context, key string) (bool, error)
+}
+
+// APITokens are admin API bearer tokens.
+type APITokens interface {
+	CreateAPIToken(ctx context.Context, t APIToken) (APIToken, error)
+	// GetAPITokenByDigest returns ErrNotFound for unknown digests.
+	GetAPITokenByDigest(ctx context.Context, digest []byte) (APIToken, error)
+	ListAPITokens(ctx context.Context) ([]APIToken, error)
+	RevokeAPIToken(ctx context.Context, id string) error
+}
+
+// AuditLog is the append-only event log.
+type AuditLog interface {
+	// AppendAudit assigns the next Seq and stores e.
+	AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
+	// ListAudit returns up to limit events with Seq > after, in order.
+	ListAudit(ctx context.Context, after uint64, limit int) ([]AuditEvent, error)
+}
+
+// Tx is every aggregate bound to one transaction.
+type Tx interface {
+	Users
+	Groups
+	Credentials
+	Clients
+	AuthRequests
+	AuthCodes
+	RefreshTokens
+	Sessions
+	SigningKeys
+	Revocations
+	APITokens
+	AuditLog
+}
+
+// Store is a storage backend. Each method on the embedded interfaces is its own
+// transaction; Atomic runs several in one.
+type Store interface {
+	Tx
+	// Atomic runs fn in one write transaction: if fn returns an error nothing it wrote is
+	// kept. fn must not call methods on the Store itself (only on tx) and may be re-run.
+	Atomic(ctx context.Context, fn func(tx Tx) error) error
+	// DeleteExpired removes auth requests, codes, refresh tokens, sessions, revocations and
+	// API tokens whose lifetime ended before now; returns how many records went.
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+	// Ping reports whether the backend can serve requests (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with context; callers test with errors.Is.
+var (
+	// ErrNotFound: no record with that key.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a unique key (id, userName, group name, client id) is taken.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: an optimistic-concurrency write carried a stale Version.
+	ErrConflict = errors.New("version conflict")
+	// ErrAlreadyUsed: a single-use record (auth code, refresh token) was presented again.
+	ErrAlreadyUsed = errors.New("already used")
+	// ErrExpired: the record exists but its lifetime is over.
+	ErrExpired = errors.New("expired")
+	// ErrSchemaVersion: the data file was written by a newer schema than this binary knows.
+	ErrSchemaVersion = errors.New("unsupported schema version")
+)
+
+// SchemaVersion is the layout version written to the meta bucket / table.
+const SchemaVersion = 1
+
+// Meta is embedded in every versioned entity.
+//
+// Version starts at 1 on create and is incremented by every successful update;
+// an update whose Version differs from the stored one fails with ErrConflict.
+type Meta struct {
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"`
+}
+
+// User is a person (or service identity) in the directory.
+type User struct {
+	ID          string   `json:"id"`
+	UserName    string   `json:"user_name"` // unique, compared case-insensitively
+	DisplayName string   `json:"display_name,omitempty"`
+	Emails      []string `json:"emails,omitempty"`
+	Active      bool     `json:"active"`
+	ExternalID  string   `json:"external_id,omitempty"`
+	// Source is "local", a connector id or a SCIM client id.
+	Source     string            `json:"source,omitempty"`
+	Roles      []string          `json:"roles,omitempty"` // built-in roles such as "admin"
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Meta
+}
+
+// Group is a named set of users.
+type Group struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"display_name"` // unique, compared case-insensitively
+	ExternalID  string   `json:"external_id,omitempty"`
+	Source      string   `json:"source,omitempty"`
+	Members     []string `json:"members,omitempty"` // user ids, sorted, no duplicates
+	Meta
+}
+
+// Credential types.
+const (
+	CredentialPassword = "password"
+	CredentialTOTP     = "totp"
+	CredentialWebAuthn = "webauthn"
+	CredentialRecovery = "recovery"
+)
+
+// Credential is one secret a user proves possession of. (UserID, Type, ID) is the key;
+// a password credential uses ID "password".
+type Credential struct {
+	UserID string `json:"user_id"`
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+	// Secret is a hash (passwords: an argon2id PHC string) or sealed bytes; never plaintext.
+	Secret []byte `json:"secret"`
+	// MustChange forces a password change at next sign-in.
+	MustChange bool              `json:"must_change,omitempty"`
+	Data       map[string]string `json:"data,omitempty"` // method-specific, non-secret
+	Meta
+}
+
+// ClientSecret is the SHA-256 digest of a server-generated client secret.
+type ClientSecret struct {
+	ID        string    `json:"id"`
+	Digest    []byte    `json:"digest"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"` // zero: no expiry
+}
+
+// Access token formats.
+const (
+	AccessTokenJWT    = "jwt"
+	AccessTokenOpaque = "opaque"
+)
+
+// Client is an OAuth 2.0 / OIDC client.
+type Client struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Public clients have no secret and must use PKCE S256.
+	Public                 bool           `json:"public"`
+	Secrets                []ClientSecret `json:"secrets,omitempty"` // at most two live at once
+	RedirectURIs           []string       `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs []string       `json:"post_logout_redirect_uris,omitempty"`
+	GrantTypes             []string       `json:"grant_types,omitempty"`
+	Scopes                 []string       `json:"scopes,omitempty"`              // allowed scopes beyond openid
+	AccessTokenFormat      string         `json:"access_token_format,omitempty"` // jwt (default) | opaque
+	AccessTokenLifetime    time.Duration  `json:"access_token_lifetime,omitempty"`
+	IDTokenLifetime        time.Duration  `json:"id_token_lifetime,omitempty"`
+	RefreshTokenLifetime   time.Duration  `json:"refresh_token_lifetime,omitempty"`
+	// Native clients may use loopback redirect URIs with any port (RFC 8252 §7.3).
+	Native bool `json:"native,omitempty"`
+	Meta
+}
+
+// AuthRequest is an authorization request in flight between /authorize and the code.
+type AuthRequest struct {
+	ID                  string         `json:"id"`
+	ClientID            string         `json:"client_id"`
+	RedirectURI         string         `json:"redirect_uri"`
+	State               string         `json:"state,omitempty"`
+	Nonce               string         `json:"nonce,omitempty"`
+	Scopes              []string       `json:"scopes,omitempty"`
+	ResponseType        string         `json:"response_type"`
+	ResponseMode        string         `json:"response_mode,omitempty"`
+	CodeChallenge       string         `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string         `json:"code_challenge_method,omitempty"`
+	Prompt              []string       `json:"prompt,omitempty"`
+	MaxAge              *time.Duration `json:"max_age,omitempty"`
+	LoginHint           string         `json:"login_hint,omitempty"`
+	ACRValues           []string       `json:"acr_values,omitempty"`
+	// Set when the user has authenticated.
+	Done      bool      `json:"done"`
+	UserID    string    `json:"user_id,omitempty"`
+	SessionID string    `json:"session_id,omitempty"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	AMR       []string  `json:"amr,omitempty"`
+	ACR       string    `json:"acr,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Meta
+}
+
+// AuthCode maps the digest of an issued code to its auth request.
+type AuthCode struct {
+	Digest        string    `json:"digest"` // hex SHA-256 of the code
+	AuthRequestID string    `json:"auth_request_id"`
+	ClientID      string    `json:"client_id"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	Used          bool      `json:"used"`
+	UsedAt        time.Time `json:"used_at,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// RefreshToken is stored by the digest of the token; the raw token is never stored.
+type RefreshToken struct {
+	ID        string    `json:"id"` // hex SHA-256 of the raw token
+	FamilyID  string    `json:"family_id"`
+	ClientID  string    `json:"client_id"`
+	UserID    string    `json:"user_id"`
+	SessionID string    `json:"session_id,omitempty"`
+	Scopes    []string  `json:"scopes,omitempty"`
+	Audience  []string  `json:"audience,omitempty"`
+	AMR       []string  `json:"amr,omitempty"`
+	ACR       string    `json:"acr,omitempty"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// FamilyExpiresAt bounds the whole family (absolute lifetime).
+	FamilyExpiresAt time.Time `json:"family_expires_at,omitzero"`
+	ConsumedAt      time.Time `json:"consumed_at,omitzero"`
+	Revoked         bool      `json:"revoked"`
+}
+
+// Session is a browser SSO session.
+type Session struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	AuthTime  time.Time `json:"auth_time"`
+	AMR       []string  `json:"amr,omitempty"`
+	ACR       string    `json:"acr,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Revoked   bool      `json:"revoked"`
+}
+
+// Signing key states.
+const (
+	KeyNext    = "next"    // published in JWKS, not yet signing
+	KeyActive  = "active"  // signing
+	KeyRetired = "retired" // published until NotAfter, no longer signing
+)
+
+// SigningKey is a token-signing key. Private is sealed; the store never sees it in clear.
+type SigningKey struct {
+	ID          string    `json:"id"` // kid
+	Algorithm   string    `json:"alg"`
+	Private     []byte    `json:"private"` // sealed PKCS#8
+	Public      []byte    `json:"public"`  // PKIX DER
+	State       string    `json:"state"`
+	ActivatedAt time.Time `json:"activated_at,omitzero"`
+	RetiredAt   time.Time `json:"retired_at,omitzero"`
+	// NotAfter: when a retired key may leave the JWKS (every token it signed has expired).
+	NotAfter time.Time `json:"not_after,omitzero"`
+	Meta
+}
+
+// Revocation marks a token (by jti), a refresh family ("family:<id>") or any other key
+// as revoked until Until, after which the record may be swept.
+type Revocation struct {
+	Key   string    `json:"key"`
+	Until time.Time `json:"until"`
+}
+
+// APIToken is a bearer credential for the admin API, stored by SHA-256 digest.
+type APIToken struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Digest    []byte    `json:"digest"`
+	Roles     []string  `json:"roles"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Revoked   bool      `json:"revoked"`
+}
+
+// AuditEvent is one entry in the audit log. Seq is assigned by the store.
+type AuditEvent struct {
+	Seq       uint64            `json:"seq"`
+	Time      time.Time         `json:"time"`
+	Actor     string            `json:"actor"`
+	Action    string            `json:"action"`
+	Target    string            `json:"target,omitempty"`
+	Outcome   string            `json:"outcome"` // success | failure | denied
+	Reason    string            `json:"reason,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	SourceIP  string            `json:"source_ip,omitempty"`
+	Details   map[string]string `json:"details,omitempty"`
+	PrevHash  []byte            `json:"prev_hash,omitempty"`
+	Hash      []byte            `json:"hash,omitempty"`
+}
