@@ -84,7 +84,9 @@ type RefreshTokens interface {
 	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
 	// RotateRefreshToken atomically consumes oldID and stores next (same family).
 	// If oldID was already consumed or revoked, the whole family is revoked in the same
-	// transaction and ErrAlreadyUsed is returned; next is not stored.
+	// transaction and ErrAlreadyUsed is returned; next is not stored. Inside Atomic, an fn
+	// that returns that error rolls the revocation back with everything else: call the
+	// Store's method, not the Tx's, when the revocation must survive.
 	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, now time.Time) error
 	// RevokeRefreshFamily marks every token of the family revoked.
 	RevokeRefreshFamily(ctx context.Context, familyID string) error
