@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/portcullis-id/portcullis/idp/directory"
+	"github.com/portcullis-id/portcullis/idp/keys"
+	"github.com/portcullis-id/portcullis/idp/oidc"
+	"github.com/portcullis-id/portcullis/store"
+	"github.com/portcullis-id/portcullis/web/api"
+)
+
+// The adapters below connect packages that each declare the narrow interface they need.
+
+// dirUsers gives the provider user lookups and group names.
+type dirUsers struct {
+	st  store.Users
+	dir *directory.Directory
+}
+
+func (u dirUsers) GetUser(ctx context.Context, id string) (store.User, error) {
+	return u.st.GetUser(ctx, id)
+}
+
+func (u dirUsers) GroupNames(ctx context.Context, userID string) ([]string, error) {
+	return u.dir.GroupNames(ctx, userID)
+}
+
+// passwordAdapter lets the declarative reconciler hash and check passwords.
+type passwordAdapter struct{ dir *directory.Directory }
+
+func (p passwordAdapter) Hash(password string) (string, error) { return p.dir.HashPassword(password) }
+func (p passwordAdapter) CheckHash(phc string) error           { return p.dir.CheckHash(phc) }
+func (p passwordAdapter) CheckPolicy(password, userName string) error {
+	return p.dir.CheckPolicy(password, userName)
+}
+
+// clientService exposes the provider's client rules to the admin API and the reconciler.
+type clientService struct{}
+
+func (clientService) ValidateClient(c store.Client) error { return oidc.ValidateClient(c) }
+func (clientService) NewClientSecret(r io.Reader, now, expires time.Time) (string, store.ClientSecret, error) {
+	return oidc.NewClientSecret(r, now, expires)
+}
+
+// keyService shows and rotates signing keys through the admin API. The list comes from
+// the store (it has the states); the manager reloads after a rotation.
+type keyService struct {
+	km *keys.Manager
+	st store.SigningKeys
+}
+
+func (k keyService) Rotate(ctx context.Context) error { return k.km.Rotate(ctx) }
+
+func (k keyService) List(ctx context.Context) ([]api.KeyInfo, error) {
+	ks, err := k.st.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.KeyInfo, 0, len(ks))
+	for _, sk := range ks {
+		out = append(out, api.KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: sk.State, NotAfter: sk.NotAfter})
+	}
+	return out, nil
+}
+
+// apiPasswords maps the directory's policy refusal onto the API's error type.
+type apiPasswords struct{ dir *directory.Directory }
+
+func (p apiPasswords) SetPassword(ctx context.Context, userID, password string, mustChange bool) error {
+	err := p.dir.SetPassword(ctx, userID, password, mustChange)
+	var pe *directory.PolicyError
+	if errors.As(err, &pe) {
+		return &api.PasswordPolicyError{Reason: pe.Reason}
+	}
+	return err
+}
+
+func (p apiPasswords) Deactivate(ctx context.Context, userID string) error {
+	return p.dir.Deactivate(ctx, userID)
+}

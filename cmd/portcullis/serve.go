@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portcullis-id/portcullis/configs"
+	"github.com/portcullis-id/portcullis/idp/apitoken"
+	"github.com/portcullis-id/portcullis/idp/audit"
+	"github.com/portcullis-id/portcullis/idp/declare"
+	"github.com/portcullis-id/portcullis/idp/directory"
+	"github.com/portcullis-id/portcullis/idp/keys"
+	"github.com/portcullis-id/portcullis/idp/oidc"
+	"github.com/portcullis-id/portcullis/idp/regulate"
+	"github.com/portcullis-id/portcullis/idp/seal"
+	"github.com/portcullis-id/portcullis/store"
+	"github.com/portcullis-id/portcullis/store/bolt"
+	"github.com/portcullis-id/portcullis/web"
+	"github.com/portcullis-id/portcullis/web/api"
+	"github.com/portcullis-id/portcullis/web/clientip"
+	"github.com/portcullis-id/portcullis/web/ui"
+)
+
+func newServeCmd() *cobra.Command {
+	var cfgPath string
+	var withPprof bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server",
+		Long: `Runs the identity provider. Without --config it uses the embedded development
+configuration (http://127.0.0.1:8080, data in ./data).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := configs.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg, os.Stderr)
+			// The OpenID library logs through slog's default logger.
+			slog.SetDefault(log)
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+			}
+			return run(cmd.Context(), cfg, ln, runOptions{Log: log, Out: cmd.OutOrStdout(), Pprof: withPprof})
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "configuration file (default: the embedded dev configuration)")
+	cmd.Flags().BoolVar(&withPprof, "pprof", false, "serve /debug/pprof (loopback listen addresses only; for profiling load runs)")
+	return cmd
+}
+
+func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.Logging.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+type runOptions struct {
+	Log   *slog.Logger
+	Out   io.Writer // where the start-up banner goes
+	Now   func() time.Time
+	Pprof bool
+	// Ready, when set, is called once the server accepts requests.
+	Ready func()
+}
+
+// run builds the object graph explicitly and serves until ctx ends.
+func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions) error {
+	log := o.Log
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	st, err := bolt.Open(ctx, cfg.Storage.Bolt.Path, bolt.Options{Now: now})
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", cfg.Storage.Bolt.Path, err)
+	}
+	defer st.Close()
+
+	key, created, err := seal.LoadKey(cfg.Sealing.KeyFile, cfg.Sealing.KeyEnv)
+	if err != nil {
+		return fmt.Errorf("load sealing key: %w", err)
+	}
+	if created {
+		log.Info("created sealing key; back it up: without it signing keys and secrets cannot be opened", "file", cfg.Sealing.KeyFile)
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return fmt.Errorf("sealing key: %w", err)
+	}
+
+	tk := cfg.Tokens
+	km, err := keys.New(ctx, st, sealer, keys.Options{
+		Algorithm:      cfg.Signing.Algorithm,
+		RotationPeriod: cfg.Signing.RotationPeriod.Duration(),
+		PublishAhead:   cfg.Signing.PublishAhead.Duration(),
+		// Anything signed (access and ID tokens) must stay verifiable for its lifetime.
+		MaxTokenLifetime: max(tk.AccessTokenLifetime.Duration(), tk.IDTokenLifetime.Duration()) + time.Minute,
+		Now:              now,
+		Log:              log,
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+
+	sec := cfg.Security
+	reg := regulate.New(now)
+	rec := &audit.StoreRecorder{Sink: st, Now: now, Log: log}
+	ips, err := clientip.Parse(sec.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("security.trusted_proxies: %w", err)
+	}
+	window := sec.FailureWindow.Duration()
+	dir := directory.New(st, reg, rec, directory.Options{
+		Params:      directory.DefaultParams(),
+		Policy:      directory.Policy{MinLength: sec.PasswordMinLength, MaxLength: sec.PasswordMaxLength, Common: directory.LoadCommon()},
+		UserLimits:  regulate.Limits{MaxFailures: sec.UserMaxFailures, Window: window, Lockout: sec.UserLockout.Duration()},
+		IPLimits:    regulate.Limits{MaxFailures: sec.IPMaxFailures, Window: window, Lockout: sec.UserLockout.Duration()},
+		MinDuration: sec.LoginMinDuration.Duration(),
+		Now:         now,
+		Rand:        rand.Reader,
+	})
+
+	metrics := web.NewMetrics()
+	sessions := &ui.Sessions{Store: st, Users: st, Secure: cfg.IsHTTPS(), Lifetime: tk.SessionLifetime.Duration(), Now: now}
+	op, err := oidc.New(ctx, oidc.Config{
+		Issuer:                  cfg.Issuer,
+		CryptoKey:               sealer.Derive("oidc/code-and-opaque-token"),
+		AccessTokenLifetime:     tk.AccessTokenLifetime.Duration(),
+		IDTokenLifetime:         tk.IDTokenLifetime.Duration(),
+		RefreshTokenLifetime:    tk.RefreshTokenLifetime.Duration(),
+		RefreshAbsoluteLifetime: tk.RefreshTokenAbsoluteLifetime.Duration(),
+		AuthCodeLifetime:        tk.AuthCodeLifetime.Duration(),
+		AuthRequestLifetime:     tk.AuthRequestLifetime.Duration(),
+		RefreshReuseGrace:       tk.RefreshReuseGrace.Duration(),
+		LoginPath:               "/login",
+		LoggedOutPath:           "/logged-out",
+		ClientLimits:            regulate.Limits{MaxFailures: sec.UserMaxFailures * 4, Window: window, Lockout: sec.UserLockout.Duration()},
+	}, oidc.Deps{
+		Store: st, Keys: km, Users: dirUsers{st: st, dir: dir}, Regulator: reg, Audit: rec,
+		Now: now, Log: log, OnToken: metrics.Token, SessionFromRequest: sessions.FromRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("openid provider: %w", err)
+	}
+
+	passwords := passwordAdapter{dir: dir}
+	clients := clientService{}
+	reconciler := declare.New(st, passwords, clients, rec, now, rand.Reader)
+	if err := applyAtStart(ctx, reconciler, cfg.Apply, log); err != nil {
+		return err
+	}
+
+	bootstrapped, err := apitoken.Bootstrap(ctx, st, cfg.Admin.BootstrapTokenFile, now(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin credential: %w", err)
+	}
+
+	admin := api.New(api.Deps{
+		Store: st, Keys: keyService{km: km, st: st}, Passwords: apiPasswords{dir: dir}, Clients: clients, Declare: reconciler,
+		Audit: rec, Now: now, Rand: rand.Reader, Log: log,
+	})
+	uiKey := sealer.Derive("web/csrf-and-tickets")
+	pages, err := ui.New(ui.Deps{
+		Provider: op, Auth: dir, Sessions: sessions, ClientIP: ips.From, Key: uiKey[:],
+		Secure: cfg.IsHTTPS(), Now: now, Log: log, Audit: rec, OnLogin: metrics.Login,
+	})
+	if err != nil {
+		return fmt.Errorf("login pages: %w", err)
+	}
+	groups := []web.Mounter{pages, admin}
+	if o.Pprof {
+		if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+			return errors.New("--pprof: only allowed when listening on a loopback address")
+		}
+		log.Warn("profiling endpoints enabled under /debug/pprof/")
+		groups = append(groups, pprofRoutes{})
+	}
+	h := web.Handler(web.Deps{
+		Provider: op.Handler(), Groups: groups,
+		Ready: st, Metrics: metrics, HTTPS: cfg.IsHTTPS(), Log: log,
+	})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go store.RunSweeper(ctx, st, time.Minute, now, log)
+	go km.Run(ctx, time.Minute)
+
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	fmt.Fprintf(out, "Portcullis is serving %s on %s\n", cfg.Issuer, ln.Addr())
+	fmt.Fprintf(out, "  discovery: %s/.well-known/openid-configuration\n", cfg.Issuer)
+	if bootstrapped {
+		fmt.Fprintf(out, "  first admin credential (one-time, expires in 24h): %s\n", cfg.Admin.BootstrapTokenFile)
+		fmt.Fprintf(out, "  use it:    export PORTCULLIS_TOKEN=$(cat %s)\n", cfg.Admin.BootstrapTokenFile)
+	} else if _, err := os.Stat(cfg.Admin.BootstrapTokenFile); err == nil {
+		fmt.Fprintf(out, "  bootstrap admin credential file still present: %s (revoke it once you have your own)\n", cfg.Admin.BootstrapTokenFile)
+	}
+	log.Info("serving", "issuer", cfg.Issuer, "addr", ln.Addr().String(), "signing_alg", km.Current().Algorithm)
+	if o.Ready != nil {
+		o.Ready()
+	}
+	return web.Serve(ctx, ln, h, 10*time.Second, log)
+}
+
+// pprofRoutes mounts the profiler. Only for load benchmarks on loopback: it is refused
+// on any other listen address.
+type pprofRoutes struct{}
+
+func (pprofRoutes) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+}
+
+func applyAtStart(ctx context.Context, r *declare.Reconciler, files []string, log *slog.Logger) error {
+	if len(files) == 0 {
+		return nil
+	}
+	var docs []declare.Document
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", f, err)
+		}
+		d, err := declare.Parse(b, f)
+		if err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		docs = append(docs, d...)
+	}
+	res, err := r.Apply(ctx, docs, declare.Options{Actor: "config"})
+	if err != nil {
+		return fmt.Errorf("apply %v: %w", files, err)
+	}
+	log.Info("applied declarative files", "files", files, "plan", res.Table())
+	for id := range res.ClientSecrets {
+		log.Warn("declarative client created without a pinned secret_sha256; its generated secret is not shown at start-up — add a secret with `portcullis admin clients add-secret`", "client", id)
+	}
+	return nil
+}

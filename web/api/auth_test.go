@@ -1,0 +1,60 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuthRefusesMissingInvalidRevokedExpiredAndNonAdminTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	revoked, _ := e.mintToken("old", []string{"admin"}, testNow.Add(time.Hour), true)
+	expired, _ := e.mintToken("stale", []string{"admin"}, testNow.Add(-time.Second), false)
+	reader, _ := e.mintToken("reader", []string{"auditor"}, testNow.Add(time.Hour), false)
+	tests := []struct {
+		name   string
+		header string
+		status int
+	}{
+		{"missing", "", http.StatusUnauthorized},
+		{"not bearer", "Basic YWRtaW46YWRtaW4=", http.StatusUnauthorized},
+		{"garbage", "Bearer nope", http.StatusUnauthorized},
+		{"unknown well-formed", "Bearer pct_" + strings.Repeat("A", 43), http.StatusUnauthorized},
+		{"revoked", "Bearer " + revoked, http.StatusUnauthorized},
+		{"expired", "Bearer " + expired, http.StatusUnauthorized},
+		{"no admin role", "Bearer " + reader, http.StatusForbidden},
+		{"admin", "Bearer " + e.admin, http.StatusOK},
+		{"scheme is case-insensitive", "bearer " + e.admin, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", "/users", "", nil, "Authorization", tc.header)
+			expect(t, r, tc.status)
+			if tc.status == http.StatusUnauthorized && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Fatalf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			}
+			if r.header.Get("Cache-Control") != "no-store" {
+				t.Fatal("response cacheable")
+			}
+		})
+	}
+	if ev := e.rec.find("admin.user.list", "denied"); ev == nil {
+		t.Fatal("refused call not audited")
+	}
+	if ev := e.rec.find("admin.user.list", "success"); ev != nil {
+		t.Fatal("plain read audited")
+	}
+}
+
+func TestRefusedChangeIsAuditedWithTheTokenAsActor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reader, id := e.mintToken("reader", []string{"auditor"}, testNow.Add(time.Hour), false)
+	expect(t, e.do("POST", "/users", reader, map[string]any{"user_name": "mallory"}), http.StatusForbidden)
+	ev := e.rec.find("admin.user.create", "denied")
+	if ev == nil || ev.Actor != "token:reader/"+id {
+		t.Fatalf("denied event = %+v", ev)
+	}
+}

@@ -1,0 +1,16 @@
+// Package api is the JSON admin API under /admin/v1: users, groups, OAuth clients,
+// signing keys, admin API tokens and declarative apply.
+//
+// Every route requires an admin API token (Authorization: Bearer pct_...), looked up
+// by its SHA-256 digest; the token must carry the "admin" role. Every change, and every
+// refused call, is recorded through audit.Recorder with the token as actor.
+//
+// Versioned entities carry ETag: "<version>"; PATCH and DELETE honour If-Match.
+// Request bodies are size-limited and decoded strictly (unknown fields are refused with
+// their name). Responses never contain secret digests or password hashes; generated
+// secrets (client secrets, API tokens) appear once, in the response that creates them.
+//
+// The package holds no domain logic of its own beyond input checks: passwords go
+// through PasswordService, client rules through declare.ClientService, keys through
+// KeyService and declarative documents through declare.Reconciler.
+package api
