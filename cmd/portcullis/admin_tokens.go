@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -21,8 +22,8 @@ func newAdminTokensCmd(o *connOpts) *cobra.Command {
 		Long: `Manage admin API tokens. A fresh server writes a one-time bootstrap token to a file;
 use it to create a named token, then revoke the bootstrap token:
 
-  portcullis admin --token-file data/bootstrap-token tokens create ops --expires-in 720h
-  portcullis admin tokens revoke <bootstrap token id>`,
+  portcullis admin --token-file data/bootstrap-admin.token tokens create ops --expires-in 720h
+  portcullis admin tokens revoke bootstrap`,
 		Args: cobra.NoArgs,
 	}
 	var (
@@ -80,19 +81,48 @@ use it to create a named token, then revoke the bootstrap token:
 		},
 		create,
 		&cobra.Command{
-			Use: "revoke ID", Short: "Revoke a token", Args: cobra.ExactArgs(1),
+			Use: "revoke ID|NAME", Short: "Revoke a token by id, or by name when one live token has it", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				c, err := o.client()
 				if err != nil {
 					return err
 				}
-				if _, err := c.do(cmd.Context(), "DELETE", "/tokens/"+pathEscape(args[0]), nil, nil); err != nil {
+				id, err := resolveTokenID(cmd.Context(), c, args[0])
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "revoked token %s\n", args[0])
+				if _, err := c.do(cmd.Context(), "DELETE", "/tokens/"+pathEscape(id), nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked token %s (id %s)\n", args[0], id)
 				return nil
 			},
 		},
 	)
 	return cmd
+}
+
+// resolveTokenID accepts a token id, or the name of exactly one live (unrevoked) token.
+func resolveTokenID(ctx context.Context, c *apiClient, arg string) (string, error) {
+	var l tokenList
+	if _, err := c.do(ctx, "GET", "/tokens", nil, &l); err != nil {
+		return "", err
+	}
+	var byName []string
+	for _, t := range l.Items {
+		if t.ID == arg {
+			return t.ID, nil
+		}
+		if t.Name == arg && !t.Revoked {
+			byName = append(byName, t.ID)
+		}
+	}
+	switch len(byName) {
+	case 1:
+		return byName[0], nil
+	case 0:
+		return "", fmt.Errorf("no token with id or name %q", arg)
+	default:
+		return "", fmt.Errorf("%d live tokens are named %q: revoke by id (portcullis admin tokens list)", len(byName), arg)
+	}
 }
