@@ -112,6 +112,8 @@ type Client struct {
 	RefreshTokenLifetime   time.Duration  `json:"refresh_token_lifetime,omitempty"`
 	// Native clients may use loopback redirect URIs with any port (RFC 8252 §7.3).
 	Native bool `json:"native,omitempty"`
+	// Source is who manages the client: "" (an administrator) or "declarative".
+	Source string `json:"source,omitempty"`
 	Meta
 }
 

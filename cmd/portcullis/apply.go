@@ -31,8 +31,8 @@ func newApplyCmd() *cobra.Command {
 		Long: `Send YAML documents (top-level keys users, groups, clients) to the server, which
 plans the changes and applies them in one transaction: either all of it or none.
 The plan is printed as + create, ~ update (changed fields), - delete, = unchanged.
---dry-run shows the plan without changing anything. --prune deletes users and groups
-that an earlier apply created and that the files no longer declare; entities made by
+--dry-run shows the plan without changing anything. --prune deletes users, groups and
+clients that an earlier apply created and that the files no longer declare; entities made by
 an administrator, SCIM or a connector are never pruned. Secrets generated for new
 confidential clients are printed once.
 
@@ -78,7 +78,7 @@ confidential clients are printed once.
 	addConnFlags(cmd, o)
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "YAML file, directory of .yaml/.yml files, or - for standard input (repeatable)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan without changing anything")
-	cmd.Flags().BoolVar(&prune, "prune", false, "delete declarative users and groups the files no longer declare")
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete declarative users, groups and clients the files no longer declare")
 	return cmd
 }
 

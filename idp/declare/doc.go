@@ -7,10 +7,8 @@
 // single store transaction: either the whole plan is written or nothing is. Applying the
 // same documents twice writes nothing the second time.
 //
-// Users and groups created here carry Source "declarative". Prune deletes only such
-// users and groups; those made by an administrator, SCIM or a connector are never
-// removed. Clients are never pruned: store.Client records no source, so a declarative
-// client cannot be told apart from one an administrator made.
+// Users, groups and clients created here carry Source "declarative". Prune deletes only
+// such entities; those made by an administrator, SCIM or a connector are never removed.
 //
 // The package does not hash passwords or validate OAuth client semantics itself: both
 // come in through small interfaces (PasswordHasher, ClientService) wired by the caller.

@@ -29,7 +29,7 @@ var errDryRun = errors.New("dry run")
 type Options struct {
 	// DryRun computes the plan and writes nothing.
 	DryRun bool
-	// Prune deletes declarative users and groups absent from the documents.
+	// Prune deletes declarative users, groups and clients absent from the documents.
 	Prune bool
 	// Actor is recorded in audit events ("token:ci/1a2b", "config").
 	Actor string
@@ -142,7 +142,7 @@ func (a *applier) run(ctx context.Context, docs []Document) error {
 		}
 	}
 	if a.opts.Prune {
-		return a.prune(ctx, users, groups)
+		return a.prune(ctx, users, groups, clients)
 	}
 	return nil
 }
@@ -324,6 +324,7 @@ func (a *applier) client(ctx context.Context, d *Document, i int, c Client) erro
 				return locate(d, p, err)
 			}
 		}
+		want.Source = SourceDeclarative
 		if _, err := a.tx.CreateClient(ctx, want); err != nil {
 			return locate(d, p, fmt.Errorf("create client %q: %w", c.ID, err))
 		}
@@ -436,10 +437,23 @@ func randomID(rand io.Reader) (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// prune deletes declarative groups and users that no document names. Clients are not
-// pruned: store.Client records no source, so a declarative client cannot be told apart
-// from one an administrator made.
-func (a *applier) prune(ctx context.Context, users, groups map[string]bool) error {
+// prune deletes declarative clients, groups and users that no document names; entities
+// an administrator, SCIM or a connector created are never touched.
+func (a *applier) prune(ctx context.Context, users, groups, clients map[string]bool) error {
+	cs, err := a.tx.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("prune: list clients: %w", err)
+	}
+	slices.SortFunc(cs, func(x, y store.Client) int { return strings.Compare(x.ID, y.ID) })
+	for _, c := range cs {
+		if c.Source != SourceDeclarative || clients[c.ID] {
+			continue
+		}
+		if err := a.tx.DeleteClient(ctx, c.ID); err != nil {
+			return fmt.Errorf("prune: delete client %q: %w", c.ID, err)
+		}
+		a.add(KindClient, c.ID, ActionDelete, nil)
+	}
 	gs, err := a.tx.ListGroups(ctx)
 	if err != nil {
 		return fmt.Errorf("prune: list groups: %w", err)

@@ -261,6 +261,9 @@ func TestApplyPrunesOnlyDeclarativeEntities(t *testing.T) {
 	if _, err := st.CreateGroup(ctx, store.Group{DisplayName: "admins", Source: "local"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.CreateClient(ctx, store.Client{ID: "manual", Public: true, RedirectURIs: []string{"https://app.example.com/cb"}}); err != nil {
+		t.Fatal(err)
+	}
 	only := "users:\n  - user_name: alice\n    display_name: Alice Example\n    emails: [alice@example.com]\n    roles: [admin]\n"
 
 	// Without Prune nothing is deleted.
@@ -274,7 +277,7 @@ func TestApplyPrunesOnlyDeclarativeEntities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPlan(t, res, "unchanged user alice", "delete group engineers", "delete user bob")
+	wantPlan(t, res, "unchanged user alice", "delete client cli", "delete client demo", "delete group engineers", "delete user bob")
 	for _, name := range []string{"root", "scimmed", "alice"} {
 		if _, err := st.GetUserByName(ctx, name); err != nil {
 			t.Errorf("user %s: %v", name, err)
@@ -286,8 +289,11 @@ func TestApplyPrunesOnlyDeclarativeEntities(t *testing.T) {
 	if _, err := st.GetGroupByName(ctx, "admins"); err != nil {
 		t.Errorf("admin-made group pruned: %v", err)
 	}
-	if _, err := st.GetClient(ctx, "demo"); err != nil {
-		t.Errorf("client pruned: %v", err)
+	if _, err := st.GetClient(ctx, "manual"); err != nil {
+		t.Errorf("admin-made client pruned: %v", err)
+	}
+	if _, err := st.GetClient(ctx, "demo"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("declarative client demo not pruned: %v", err)
 	}
 }
 
@@ -319,7 +325,7 @@ func TestApplyDryRunWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPlan(t, res, "create user carol", "delete group engineers", "delete user alice", "delete user bob")
+	wantPlan(t, res, "create user carol", "delete client cli", "delete client demo", "delete group engineers", "delete user alice", "delete user bob")
 	if snapshot(t, st) != before {
 		t.Fatal("dry run with prune wrote")
 	}
