@@ -33,10 +33,17 @@ func (t *tx) GetClient(ctx context.Context, id string) (store.Client, error) {
 	if err := t.check(ctx); err != nil {
 		return store.Client{}, fmt.Errorf("get client %q: %w", id, err)
 	}
+	raw := t.b(bClients).Get([]byte(id))
+	if raw != nil {
+		if c, ok := t.clients.get(id, raw); ok {
+			return c, nil
+		}
+	}
 	var c store.Client
 	if err := loadOrNotFound(t.b(bClients), id, &c); err != nil {
 		return store.Client{}, fmt.Errorf("get client %q: %w", id, err)
 	}
+	t.clients.put(id, raw, c)
 	return c, nil
 }
 

@@ -16,9 +16,10 @@ import (
 // only place the store's logic lives: Store methods open a transaction and delegate
 // here, Atomic hands a tx to its caller.
 type tx struct {
-	ctx context.Context
-	btx *bbolt.Tx
-	now func() time.Time
+	ctx     context.Context
+	btx     *bbolt.Tx
+	now     func() time.Time
+	clients *clientCache // may be nil
 }
 
 var _ store.Tx = (*tx)(nil)
