@@ -10,6 +10,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type benchOpts struct {
 	alg          string
 	signFor      time.Duration
 	profile      string
+	client       string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -71,6 +73,7 @@ can be compared with what the machine can sign.`,
 	f.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before the measurement")
 	f.StringVar(&o.alg, "alg", "ES256", "signing algorithm of the self-started server: RS256, ES256 or EdDSA")
 	f.DurationVar(&o.signFor, "sign-for", 5*time.Second, "measure the raw signing rate for this long first (0 skips)")
+	f.StringVar(&o.client, "client", "raw", "load client: raw (pre-built requests on keep-alive connections, least CPU) or net/http")
 	f.StringVar(&o.profile, "cpuprofile", "", "write the self-started server's CPU profile for the measured window to this file")
 	bench.AddCommand(tok)
 	return bench
@@ -107,14 +110,20 @@ func runBenchToken(ctx context.Context, out io.Writer, o benchOpts) error {
 		return err
 	}
 	tokenURL := strings.TrimSuffix(o.server, "/") + "/oauth/token"
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute,
-	}, Timeout: 10 * time.Second}
 	body := []byte(url.Values{"grant_type": {"client_credentials"}}.Encode())
+	newWorker := netHTTPWorkers(tokenURL, body, o.clientID, o.clientSecret, o.concurrency)
+	if o.client == "raw" {
+		var err error
+		if newWorker, err = rawWorkers(tokenURL, body, o.clientID, o.clientSecret); err != nil {
+			return err
+		}
+	} else if o.client != "net/http" {
+		return fmt.Errorf("--client: must be raw or net/http")
+	}
 
-	// Warm-up: connections, caches, JIT-free but GC-settled.
+	// Warm-up: connections, caches, a settled heap.
 	if o.warmup > 0 {
-		runLoad(ctx, client, tokenURL, body, o, o.warmup)
+		runLoad(ctx, newWorker, o, o.warmup)
 	}
 	var before procStats
 	if srv != nil {
@@ -125,7 +134,9 @@ func runBenchToken(ctx context.Context, out io.Writer, o benchOpts) error {
 			}
 		}
 	}
-	res := runLoad(ctx, client, tokenURL, body, o, o.duration)
+	selfBefore := selfCPU()
+	res := runLoad(ctx, newWorker, o, o.duration)
+	selfUsed := selfCPU() - selfBefore
 	if res.ok == 0 {
 		return fmt.Errorf("no token was issued (%d errors; first: %v)", res.failed, res.firstErr)
 	}
@@ -134,6 +145,7 @@ func runBenchToken(ctx context.Context, out io.Writer, o benchOpts) error {
 		o.concurrency, o.duration, res.ok, rate, res.failed)
 	fmt.Fprintf(out, "latency p50 %s  p90 %s  p99 %s  max %s\n",
 		res.pct(50), res.pct(90), res.pct(99), res.pct(100))
+	fmt.Fprintf(out, "load generator CPU %.1f s over the window\n", selfUsed.Seconds())
 	if srv != nil {
 		after := srv.stats()
 		cpu := after.cpu - before.cpu
@@ -179,7 +191,10 @@ func (r loadResult) pct(p int) time.Duration {
 	return r.lat[i].Round(10 * time.Microsecond)
 }
 
-func runLoad(ctx context.Context, c *http.Client, tokenURL string, body []byte, o benchOpts, d time.Duration) loadResult {
+// worker sends one token request and checks the answer.
+type worker func(ctx context.Context) error
+
+func runLoad(ctx context.Context, newWorker func() (worker, func(), error), o benchOpts, d time.Duration) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
@@ -189,25 +204,34 @@ func runLoad(ctx context.Context, c *http.Client, tokenURL string, body []byte, 
 		all        []time.Duration
 		wg         sync.WaitGroup
 	)
+	fail := func(err error) {
+		failed.Add(1)
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
 	start := time.Now()
 	for range o.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			do, closeFn, err := newWorker()
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer closeFn()
 			lat := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				err := tokenRequest(ctx, c, tokenURL, body, o.clientID, o.clientSecret)
+				err := do(ctx)
 				if ctx.Err() != nil {
 					break
 				}
 				if err != nil {
-					failed.Add(1)
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
+					fail(err)
 					continue
 				}
 				ok.Add(1)
@@ -223,18 +247,62 @@ func runLoad(ctx context.Context, c *http.Client, tokenURL string, body []byte, 
 	return loadResult{ok: ok.Load(), failed: failed.Load(), firstErr: first, lat: all, elapsed: time.Since(start)}
 }
 
-func tokenRequest(ctx context.Context, c *http.Client, tokenURL string, body []byte, id, secret string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))
-	if err != nil {
-		return err
+// netHTTPWorkers share one net/http client (its connection pool).
+func netHTTPWorkers(tokenURL string, body []byte, id, secret string, concurrency int) func() (worker, func(), error) {
+	c := &http.Client{Transport: &http.Transport{
+		MaxIdleConns: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, IdleConnTimeout: time.Minute,
+	}, Timeout: 10 * time.Second}
+	return func() (worker, func(), error) {
+		return func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			resp, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			return checkTokenResponse(resp)
+		}, func() {}, nil
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	resp, err := c.Do(req)
+}
+
+// rawWorkers each keep one HTTP/1.1 keep-alive connection and write a pre-built request,
+// reading the answer with net/http's response parser. Like wrk, this spends as little
+// CPU as possible on the generating side, which shares the machine with the server.
+func rawWorkers(tokenURL string, body []byte, id, secret string) (func() (worker, func(), error), error) {
+	u, err := url.Parse(tokenURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
+	auth := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
+	req := []byte(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Basic %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
+		u.RequestURI(), u.Host, auth, len(body), body))
+	return func() (worker, func(), error) {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			return nil, nil, err
+		}
+		br := bufio.NewReaderSize(conn, 8<<10)
+		return func(ctx context.Context) error {
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := conn.Write(req); err != nil {
+				return err
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			return checkTokenResponse(resp)
+		}, func() { conn.Close() }, nil
+	}, nil
+}
+
+func checkTokenResponse(resp *http.Response) error {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
@@ -449,4 +517,14 @@ func (s *benchServer) waitProfile(path string) error {
 		return fmt.Errorf("cpu profile: %w", err)
 	}
 	return os.WriteFile(path, s.profBuf.Bytes(), 0o644)
+}
+
+// selfCPU is this process's user+system CPU time, to show what the load generator
+// itself took from the shared cores.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

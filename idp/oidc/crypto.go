@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,11 @@ type tokenCrypto struct {
 
 	mu      sync.Mutex
 	signers map[string]jose.Signer // by kid
+
+	// slots admits at most GOMAXPROCS signatures at once. More concurrent signers than
+	// cores only interleave: each RSA signature then runs slower (caches thrash between
+	// preempted goroutines) and every waiter's latency grows together.
+	slots chan struct{}
 }
 
 var _ op.Crypto = (*tokenCrypto)(nil)
@@ -88,6 +94,7 @@ func newTokenCrypto(issuer string, key [32]byte, ks KeySource, now func() time.T
 		now:     now,
 		rand:    rand.Reader,
 		signers: make(map[string]jose.Signer),
+		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}, nil
 }
 
@@ -126,7 +133,9 @@ func (c *tokenCrypto) sign(claims accessClaims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode access token: %w", err)
 	}
+	c.slots <- struct{}{}
 	jws, err := signer.Sign(payload)
+	<-c.slots
 	if err != nil {
 		return "", fmt.Errorf("sign access token with key %s: %w", k.ID, err)
 	}
