@@ -100,6 +100,11 @@ type Sessions interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	RevokeSession(ctx context.Context, id string) error
 	RevokeUserSessions(ctx context.Context, userID string) error
+	// ListUserSessions returns the user's sessions that are neither revoked nor expired
+	// at now, newest first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// UpdateSession replaces a live session's MFAAt / AMR / ACR (step-up).
+	UpdateSession(ctx context.Context, s Session) error
 }
 
 // SigningKeys persists token-signing keys (private parts sealed by the caller).

@@ -46,6 +46,8 @@ type User struct {
 	Source     string            `json:"source,omitempty"`
 	Roles      []string          `json:"roles,omitempty"` // built-in roles such as "admin"
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// LastLoginAt is the last successful sign-in (credential report).
+	LastLoginAt time.Time `json:"last_login_at,omitzero"`
 	Meta
 }
 
@@ -112,6 +114,8 @@ type Client struct {
 	RefreshTokenLifetime   time.Duration  `json:"refresh_token_lifetime,omitempty"`
 	// Native clients may use loopback redirect URIs with any port (RFC 8252 §7.3).
 	Native bool `json:"native,omitempty"`
+	// RequireMFA: users signing in to this client must pass a second factor.
+	RequireMFA bool `json:"require_mfa,omitempty"`
 	// Source is who manages the client: "" (an administrator) or "declarative".
 	Source string `json:"source,omitempty"`
 	Meta
@@ -177,9 +181,14 @@ type RefreshToken struct {
 
 // Session is a browser SSO session.
 type Session struct {
-	ID        string    `json:"id"`
-	UserID    string    `json:"user_id"`
-	AuthTime  time.Time `json:"auth_time"`
+	ID       string    `json:"id"`
+	UserID   string    `json:"user_id"`
+	AuthTime time.Time `json:"auth_time"`
+	// MFAAt is when a second factor was last verified in this session (zero: never);
+	// step-up and the account page's re-check compare against it.
+	MFAAt     time.Time `json:"mfa_at,omitzero"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	SourceIP  string    `json:"source_ip,omitempty"`
 	AMR       []string  `json:"amr,omitempty"`
 	ACR       string    `json:"acr,omitempty"`
 	CreatedAt time.Time `json:"created_at"`

@@ -186,6 +186,14 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	return s.update(ctx, "revoke session", func(t *tx) error { return t.RevokeSession(ctx, id) })
 }
 
+func (s *Store) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
+	return viewValue(ctx, s, "list user sessions", func(t *tx) ([]store.Session, error) { return t.ListUserSessions(ctx, userID, now) })
+}
+
+func (s *Store) UpdateSession(ctx context.Context, sess store.Session) error {
+	return s.update(ctx, "update session", func(t *tx) error { return t.UpdateSession(ctx, sess) })
+}
+
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string) error {
 	return s.update(ctx, "revoke user sessions", func(t *tx) error { return t.RevokeUserSessions(ctx, userID) })
 }

@@ -3,6 +3,8 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/portcullis-id/portcullis/store"
 )
@@ -96,6 +98,52 @@ func (t *tx) revokeUserSessions(userID string) error {
 		if _, err := t.revokeSession(id); err != nil {
 			return fmt.Errorf("revoke session %q: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// ListUserSessions returns the user's live sessions at now, newest first.
+func (t *tx) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, fmt.Errorf("list sessions of user %q: %w", userID, err)
+	}
+	out := []store.Session{}
+	if userID == "" {
+		return out, nil
+	}
+	sessions := t.b(bSessions)
+	for _, id := range scanSuffixes(t.b(bSessionsByUser), prefixKey(userID)) {
+		var s store.Session
+		found, err := getJSON(sessions, []byte(id), &s)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions of user %q: %w", userID, err)
+		}
+		if found && !s.Revoked && now.Before(s.ExpiresAt) {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AuthTime.After(out[j].AuthTime) })
+	return out, nil
+}
+
+// UpdateSession replaces the step-up fields (MFAAt, AMR, ACR) of a live session; the
+// owner, times and revocation cannot change through it.
+func (t *tx) UpdateSession(ctx context.Context, s store.Session) error {
+	if err := t.begin(ctx); err != nil {
+		return fmt.Errorf("update session %q: %w", s.ID, err)
+	}
+	sessions := t.b(bSessions)
+	var cur store.Session
+	found, err := getJSON(sessions, []byte(s.ID), &cur)
+	if err != nil {
+		return fmt.Errorf("update session %q: %w", s.ID, err)
+	}
+	if !found || cur.Revoked || cur.UserID != s.UserID {
+		return fmt.Errorf("update session %q: %w", s.ID, store.ErrNotFound)
+	}
+	cur.MFAAt, cur.AMR, cur.ACR = s.MFAAt, s.AMR, s.ACR
+	if err := putJSON(sessions, []byte(s.ID), cur); err != nil {
+		return fmt.Errorf("update session %q: %w", s.ID, err)
 	}
 	return nil
 }
