@@ -33,6 +33,8 @@ type Config struct {
 	Security SecurityConfig `yaml:"security"`
 	// Admin configures how the first administrator gets in.
 	Admin AdminConfig `yaml:"admin"`
+	// MFA says who needs a second factor and configures TOTP and WebAuthn.
+	MFA MFAConfig `yaml:"mfa"`
 	// Apply lists declarative IAM files applied at start-up, in order. Each must
 	// exist when the configuration is validated.
 	Apply []string `yaml:"apply"`
@@ -61,6 +63,7 @@ func base() Config {
 		Logging:  defaultLogging(),
 		Security: defaultSecurity(),
 		Admin:    AdminConfig{},
+		MFA:      defaultMFA(),
 	}
 }
 
@@ -101,6 +104,7 @@ func (c *Config) resolvePaths(base string) {
 	if len(c.Security.TrustedProxies) == 0 {
 		c.Security.TrustedProxies = nil
 	}
+	c.MFA.normalize()
 	c.fillDerived()
 }
 
@@ -118,6 +122,7 @@ func (c *Config) Validate() error {
 	c.Logging.validate(&p, "logging")
 	c.Security.validate(&p, "security")
 	c.Admin.validate(&p, "admin")
+	c.MFA.validate(&p, "mfa")
 	validateApply(&p, "apply", c.Apply)
 	c.validateDistinctFiles(&p)
 	return p.err()

@@ -267,6 +267,13 @@ func TestFullTestdataValues(t *testing.T) {
 			TrustedProxies: []string{"10.0.0.0/8", "fd00::/8"},
 		},
 		Admin: AdminConfig{BootstrapTokenFile: "/run/portcullis/bootstrap.token"},
+		MFA: MFAConfig{
+			Required: true, RequiredGroups: []string{"engineering", "finance"}, RequiredRoles: []string{"auditor"},
+			StepUpMaxAge: Duration(10 * time.Minute), TOTP: MFATOTPConfig{Issuer: "Example Corp"},
+			WebAuthn: MFAWebAuthnConfig{RPDisplayName: "Example SSO", UserVerification: "required",
+				AllowedAAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}},
+			MaxFailures: 3, Lockout: Duration(30 * time.Minute),
+		},
 		Apply: []string{filepath.Join(dir, "iam", "clients.yaml")},
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -69,6 +69,6 @@ func checkErr(t *testing.T, err error, want []string, msg string) {
 func allCases() [][]validationCase {
 	return [][]validationCase{
 		serverCases, storageCases, sealingCases, tokensCases, signingCases,
-		loggingCases, securityCases, adminCases, applyCases, decodeCases,
+		loggingCases, securityCases, adminCases, mfaCases, applyCases, decodeCases,
 	}
 }

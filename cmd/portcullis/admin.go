@@ -67,7 +67,7 @@ Users, groups and clients are addressed by name (user name, group name, client i
 		Args: cobra.NoArgs,
 	}
 	addConnFlags(cmd, o)
-	cmd.AddCommand(newAdminUsersCmd(o), newAdminGroupsCmd(o), newAdminClientsCmd(o), newAdminKeysCmd(o), newAdminTokensCmd(o))
+	cmd.AddCommand(newAdminUsersCmd(o), newAdminGroupsCmd(o), newAdminClientsCmd(o), newAdminKeysCmd(o), newAdminTokensCmd(o), newAdminReportCmd(o))
 	return cmd
 }
 

@@ -126,6 +126,7 @@ func newAdminClientsCmd(o *connOpts) *cobra.Command {
 				return nil
 			},
 		},
+		newClientUpdateCmd(o),
 		newClientAddSecretCmd(o),
 		&cobra.Command{
 			Use: "delete-secret NAME SECRET_ID", Short: "Delete one secret of a client", Args: cobra.ExactArgs(2),
@@ -173,7 +174,7 @@ func newClientCreateCmd(o *connOpts) *cobra.Command {
 	var (
 		id, displayName                          string
 		redirects, postLogout, grants, scopes    []string
-		public, native                           bool
+		public, native, requireMFA               bool
 		tokenFormat                              string
 		accessLifetime, idLifetime, refreshLifet string
 	)
@@ -195,7 +196,7 @@ func newClientCreateCmd(o *connOpts) *cobra.Command {
 			if displayName == "" {
 				displayName = args[0]
 			}
-			body := map[string]any{"id": id, "name": displayName, "public": public, "native": native}
+			body := map[string]any{"id": id, "name": displayName, "public": public, "native": native, "require_mfa": requireMFA}
 			for k, v := range map[string][]string{"redirect_uris": redirects, "post_logout_redirect_uris": postLogout, "grant_types": grants, "scopes": scopes} {
 				if len(v) > 0 {
 					body[k] = v
@@ -232,6 +233,7 @@ func newClientCreateCmd(o *connOpts) *cobra.Command {
 	f.StringSliceVar(&scopes, "scope", nil, "allowed scope beyond openid (repeatable)")
 	f.BoolVar(&public, "public", false, "public client: no secret, PKCE S256 required")
 	f.BoolVar(&native, "native", false, "native app: loopback redirect URIs may use any port")
+	f.BoolVar(&requireMFA, "require-mfa", false, "require a second factor from every user signing in to the client")
 	f.StringVar(&tokenFormat, "access-token-format", "", "jwt or opaque")
 	f.StringVar(&accessLifetime, "access-token-lifetime", "", "e.g. 10m")
 	f.StringVar(&idLifetime, "id-token-lifetime", "", "e.g. 1h")

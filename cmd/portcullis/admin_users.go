@@ -115,6 +115,8 @@ func newAdminUsersCmd(o *connOpts) *cobra.Command {
 				return nil
 			},
 		},
+		newUserMFACmd(o),
+		newUserResetMFACmd(o),
 	)
 	return cmd
 }

@@ -22,9 +22,14 @@ import (
 	"github.com/portcullis-id/portcullis/idp/declare"
 	"github.com/portcullis-id/portcullis/idp/directory"
 	"github.com/portcullis-id/portcullis/idp/keys"
+	"github.com/portcullis-id/portcullis/idp/login"
 	"github.com/portcullis-id/portcullis/idp/oidc"
 	"github.com/portcullis-id/portcullis/idp/regulate"
 	"github.com/portcullis-id/portcullis/idp/seal"
+	"github.com/portcullis-id/portcullis/mfa"
+	"github.com/portcullis-id/portcullis/mfa/recovery"
+	"github.com/portcullis-id/portcullis/mfa/totp"
+	"github.com/portcullis-id/portcullis/mfa/webauthn"
 	"github.com/portcullis-id/portcullis/store"
 	"github.com/portcullis-id/portcullis/store/bolt"
 	"github.com/portcullis-id/portcullis/web"
@@ -177,13 +182,23 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 		return fmt.Errorf("bootstrap admin credential: %w", err)
 	}
 
+	mfaSvc, recoveryCodes, err := newMFA(cfg, st, sealer, reg, rec, now, log)
+	if err != nil {
+		return err
+	}
+	policy := login.Policy{
+		Required: cfg.MFA.Required, Groups: cfg.MFA.RequiredGroups, Roles: cfg.MFA.RequiredRoles,
+		StepUpMaxAge: cfg.MFA.StepUpMaxAge.Duration(),
+	}
+
 	admin := api.New(api.Deps{
 		Store: st, Keys: keyService{km: km, st: st}, Passwords: apiPasswords{dir: dir}, Clients: clients, Declare: reconciler,
-		Audit: rec, Now: now, Rand: rand.Reader, Log: log,
+		Audit: rec, Now: now, Rand: rand.Reader, Log: log, MFA: mfaSvc,
 	})
 	uiKey := sealer.Derive("web/csrf-and-tickets")
 	pages, err := ui.New(ui.Deps{
-		Provider: op, Auth: dir, Sessions: sessions, ClientIP: ips.From, Key: uiKey[:],
+		Provider: op, Auth: dir, MFA: mfaSvc, Recovery: recoveryCodes, Policy: policy, Groups: dir.GroupNames, Users: st,
+		Sessions: sessions, ClientIP: ips.From, Key: uiKey[:],
 		Secure: cfg.IsHTTPS(), Now: now, Log: log, Audit: rec, OnLogin: metrics.Login,
 	})
 	if err != nil {
@@ -224,6 +239,34 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 		o.Ready()
 	}
 	return web.Serve(ctx, ln, h, 10*time.Second, log)
+}
+
+// newMFA builds the second-factor methods and the service that regulates them.
+func newMFA(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, reg *regulate.Regulator, rec audit.Recorder, now func() time.Time, log *slog.Logger) (*mfa.Service, *recovery.Codes, error) {
+	methods := []mfa.Method{totp.New(st, sealer, totp.Options{Issuer: cfg.MFA.TOTP.Issuer, Now: now})}
+	iss := cfg.IssuerURL()
+	if net.ParseIP(iss.Hostname()) != nil {
+		// WebAuthn relying party ids are domain names; browsers refuse IP addresses.
+		log.Warn("security keys and passkeys are off: the issuer's host is an IP address; use a name (e.g. http://localhost:8080) to enable them", "issuer", cfg.Issuer)
+	} else {
+		wa, err := webauthn.New(st, webauthn.Options{
+			RPID: iss.Hostname(), RPOrigins: []string{iss.Scheme + "://" + iss.Host},
+			RPDisplayName: cfg.MFA.WebAuthn.RPDisplayName, UserVerification: cfg.MFA.WebAuthn.UserVerification,
+			AllowedAAGUIDs: cfg.MFA.WebAuthn.AllowedAAGUIDs, Now: now,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("webauthn: %w", err)
+		}
+		methods = append(methods, wa)
+	}
+	codes := recovery.New(st, recovery.Options{Now: now})
+	limits := regulate.Limits{MaxFailures: cfg.MFA.MaxFailures, Window: cfg.Security.FailureWindow.Duration(), Lockout: cfg.MFA.Lockout.Duration()}
+	svc := mfa.NewService(mfa.ServiceOptions{
+		Methods: methods, Recovery: codes, Regulator: reg, Audit: rec, Now: now,
+		UserLimits: limits,
+		IPLimits:   regulate.Limits{MaxFailures: cfg.Security.IPMaxFailures, Window: cfg.Security.FailureWindow.Duration(), Lockout: cfg.Security.UserLockout.Duration()},
+	})
+	return svc, codes, nil
 }
 
 // pprofRoutes mounts the profiler. Only for load benchmarks on loopback: it is refused

@@ -64,6 +64,9 @@ type Client struct {
 	AccessTokenLifetime    Duration `yaml:"access_token_lifetime"`
 	IDTokenLifetime        Duration `yaml:"id_token_lifetime"`
 	RefreshTokenLifetime   Duration `yaml:"refresh_token_lifetime"`
+	// RequireMFA makes every user signing in to this client pass a second factor,
+	// whatever the global policy says.
+	RequireMFA bool `yaml:"require_mfa"`
 	// SecretSHA256 pins known secrets by their hex SHA-256 digest. When empty, a
 	// confidential client gets a generated secret on creation (returned once) and keeps
 	// whatever secrets it has on later applies.

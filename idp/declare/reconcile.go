@@ -347,6 +347,7 @@ func (a *applier) client(ctx context.Context, d *Document, i int, c Client) erro
 	setField(&ch, "access_token_lifetime", &next.AccessTokenLifetime, want.AccessTokenLifetime)
 	setField(&ch, "id_token_lifetime", &next.IDTokenLifetime, want.IDTokenLifetime)
 	setField(&ch, "refresh_token_lifetime", &next.RefreshTokenLifetime, want.RefreshTokenLifetime)
+	setField(&ch, "require_mfa", &next.RequireMFA, want.RequireMFA)
 	switch {
 	case c.Public:
 		if len(cur.Secrets) > 0 {

@@ -177,6 +177,7 @@ func (c Client) storeClient() store.Client {
 		AccessTokenLifetime:    time.Duration(c.AccessTokenLifetime),
 		IDTokenLifetime:        time.Duration(c.IDTokenLifetime),
 		RefreshTokenLifetime:   time.Duration(c.RefreshTokenLifetime),
+		RequireMFA:             c.RequireMFA,
 	}
 }
 

@@ -1,24 +1,17 @@
 package oidc
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 )
 
-// Access token formats as the token crypto sees them.
-const (
-	formatJWT    = "jwt"
-	formatOpaque = "opaque"
-)
-
-// stagedPrefix marks a token id produced by CreateAccessToken. The rest is the
-// base64url JSON of a stagedToken, so the id carries the whole claim set and nothing
-// has to be stored per access token (DESIGN.md: no record per JWT access token).
-// base64url has no ':' and op joins id and subject with ':' before Encrypt.
-const stagedPrefix = "at."
+// mintedPrefix marks the token id CreateAccessToken and CreateAccessAndRefreshTokens
+// hand op: the access token itself, already signed or sealed (see newAccessToken), so
+// nothing has to be stored per access token (DESIGN.md: no record per JWT access token)
+// and the claims are never re-encoded. op appends ":" + subject before Encrypt, which
+// returns the token (crypto.go). Neither form of token contains ':' and no auth request
+// id (a UUID, the only other input of Encrypt) starts with the prefix.
+const mintedPrefix = "at."
 
 // maxTokenLen caps what is parsed as an access token (RFC 8725 §3.1 and go-jose
 // CVE-2024-28180: bound the input before decoding).
@@ -53,46 +46,3 @@ func (c *accessClaims) userToken() bool { return c.GID != "" }
 
 // scopes returns the scope claim as a list.
 func (c *accessClaims) scopes() []string { return strings.Fields(c.Scope) }
-
-// stagedToken is what CreateAccessToken hands op as the token id: the claims and the
-// format the client wants.
-type stagedToken struct {
-	Format string       `json:"f"`
-	Claims accessClaims `json:"c"`
-}
-
-func encodeStaged(t stagedToken) (string, error) {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return "", fmt.Errorf("encode access token claims: %w", err)
-	}
-	return stagedPrefix + base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// decodeStaged parses "at.<b64>:<sub>" as produced by op's CreateBearerToken and checks
-// that the subject op appended is the one in the claims.
-func decodeStaged(s string) (stagedToken, error) {
-	rest, ok := strings.CutPrefix(s, stagedPrefix)
-	if !ok {
-		return stagedToken{}, errNotAccessToken
-	}
-	b64, sub, ok := strings.Cut(rest, ":")
-	if !ok {
-		return stagedToken{}, fmt.Errorf("staged access token: missing subject")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(b64)
-	if err != nil {
-		return stagedToken{}, fmt.Errorf("staged access token: %w", err)
-	}
-	var t stagedToken
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return stagedToken{}, fmt.Errorf("staged access token: %w", err)
-	}
-	if t.Claims.Subject == "" || t.Claims.Subject != sub {
-		return stagedToken{}, fmt.Errorf("staged access token: subject mismatch")
-	}
-	if t.Format != formatJWT && t.Format != formatOpaque {
-		return stagedToken{}, fmt.Errorf("staged access token: unknown format %q", t.Format)
-	}
-	return t, nil
-}

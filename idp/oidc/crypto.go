@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -41,10 +43,11 @@ const (
 
 // tokenCrypto is installed with op.WithCrypto. op turns every access token into
 // Encrypt(tokenID + ":" + subject) when the client's type is bearer, which is what all
-// our clients report. Our token ids are staged claim sets (see claims.go), so Encrypt
-// is where an access token is actually minted: signed as an RFC 9068 at+jwt (op cannot
-// set typ itself, LIBRARIES.md §4) or sealed as an opaque token. Anything else op
-// encrypts is an auth code and goes to an inner AES-256-GCM crypto.
+// our clients report. Access tokens are minted (mint) before op sees them: signed as an
+// RFC 9068 at+jwt (op cannot set typ itself, LIBRARIES.md §4) or sealed as an opaque
+// token. Storage hands op the finished token as the token id (see mintedPrefix), and
+// Encrypt passes it through. Anything else op encrypts is an auth code and goes to an
+// inner AES-256-GCM crypto.
 //
 // Decrypt is op's first step on /userinfo, /oauth/introspect and /revoke. It accepts
 // only access tokens minted here and answers "<token>:<sub>", so the token id op hands
@@ -59,7 +62,8 @@ type tokenCrypto struct {
 	rand   io.Reader
 
 	mu      sync.Mutex
-	signers map[string]jose.Signer // by kid
+	signers map[string]accessSigner   // by kid
+	last    atomic.Pointer[keySigner] // the signer used last, read without mu
 
 	// slots admits at most GOMAXPROCS signatures at once. More concurrent signers than
 	// cores only interleave: each RSA signature then runs slower (caches thrash between
@@ -93,24 +97,22 @@ func newTokenCrypto(issuer string, key [32]byte, ks KeySource, now func() time.T
 		opaque:  aead,
 		now:     now,
 		rand:    rand.Reader,
-		signers: make(map[string]jose.Signer),
+		signers: make(map[string]accessSigner),
 		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}, nil
 }
 
 // Encrypt implements op.Crypto.
 func (c *tokenCrypto) Encrypt(s string) (string, error) {
-	if !strings.HasPrefix(s, stagedPrefix) {
+	rest, ok := strings.CutPrefix(s, mintedPrefix)
+	if !ok {
 		return c.codes.Encrypt(s)
 	}
-	t, err := decodeStaged(s)
-	if err != nil {
-		return "", err
+	tok, sub, ok := strings.Cut(rest, ":")
+	if !ok || tok == "" || sub == "" {
+		return "", errors.New("access token id: malformed")
 	}
-	if t.Format == formatOpaque {
-		return c.seal(t.Claims)
-	}
-	return c.sign(t.Claims)
+	return tok, nil
 }
 
 // Decrypt implements op.Crypto. It never opens auth codes: op only decrypts what a
@@ -123,9 +125,19 @@ func (c *tokenCrypto) Decrypt(s string) (string, error) {
 	return s + ":" + claims.Subject, nil
 }
 
-func (c *tokenCrypto) sign(claims accessClaims) (string, error) {
+// mint turns a claim set into an access token: an at+jwt signed with the current key,
+// or an opaque token sealed with the opaque-token key. Every access token is minted
+// here, whichever path issued it.
+func (c *tokenCrypto) mint(claims *accessClaims, opaque bool) (string, error) {
+	if opaque {
+		return c.seal(claims)
+	}
+	return c.sign(claims)
+}
+
+func (c *tokenCrypto) sign(claims *accessClaims) (string, error) {
 	k := c.keys.Current()
-	signer, err := c.signerFor(k.ID, k.Algorithm, joseSigningKey(k.Private))
+	signer, err := c.signerFor(k.ID, k.Algorithm, k.Private)
 	if err != nil {
 		return "", err
 	}
@@ -134,37 +146,44 @@ func (c *tokenCrypto) sign(claims accessClaims) (string, error) {
 		return "", fmt.Errorf("encode access token: %w", err)
 	}
 	c.slots <- struct{}{}
-	jws, err := signer.Sign(payload)
+	tok, err := signer.signCompact(payload)
 	<-c.slots
 	if err != nil {
 		return "", fmt.Errorf("sign access token with key %s: %w", k.ID, err)
 	}
-	return jws.CompactSerialize()
+	return tok, nil
 }
 
 // signerFor caches one signer per key id: building one per token is measurable on the
 // token path, and a kid never changes its key.
-func (c *tokenCrypto) signerFor(kid, alg string, key any) (jose.Signer, error) {
+func (c *tokenCrypto) signerFor(kid, alg string, key crypto.Signer) (accessSigner, error) {
+	if l := c.last.Load(); l != nil && l.kid == kid {
+		return l.s, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.signers[kid]; ok {
-		return s, nil
+	s, ok := c.signers[kid]
+	if !ok {
+		var err error
+		if s, err = newAccessSigner(kid, alg, key); err != nil {
+			return nil, err
+		}
+		if len(c.signers) > 16 { // retired keys: keep the cache small
+			clear(c.signers)
+		}
+		c.signers[kid] = s
 	}
-	s, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(alg),
-		Key:       jose.JSONWebKey{Key: key, KeyID: kid},
-	}, (&jose.SignerOptions{}).WithType(typATJWT))
-	if err != nil {
-		return nil, fmt.Errorf("signer for key %s: %w", kid, err)
-	}
-	if len(c.signers) > 16 { // retired keys: keep the cache small
-		clear(c.signers)
-	}
-	c.signers[kid] = s
+	c.last.Store(&keySigner{kid: kid, s: s})
 	return s, nil
 }
 
-func (c *tokenCrypto) seal(claims accessClaims) (string, error) {
+// keySigner is a signer with its key id.
+type keySigner struct {
+	kid string
+	s   accessSigner
+}
+
+func (c *tokenCrypto) seal(claims *accessClaims) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("encode access token: %w", err)

@@ -46,13 +46,18 @@ func reqStateFrom(ctx context.Context) *reqState {
 	return rs
 }
 
-// routes assembles the handler: our discovery, JWKS and end_session ahead of op.
-func (p *Provider) routes() http.Handler {
+// routes assembles the handler: our discovery, JWKS and end_session ahead of op, and,
+// with fastTokens, the client_credentials fast path in front of op's token endpoint
+// (fastpath.go).
+func (p *Provider) routes(fastTokens bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+pathDiscovery, p.disc.serve)
 	mux.HandleFunc("GET "+pathKeys, p.serveKeys)
 	mux.HandleFunc(pathEndSession, p.serveEndSession)
 	mux.Handle(pathDevice, http.NotFoundHandler())
+	if fastTokens {
+		mux.HandleFunc(pathToken, p.serveToken)
+	}
 	mux.Handle("/", p.op)
 	var h http.Handler = mux
 	if p.issuerPath != "" {

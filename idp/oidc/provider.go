@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Provider, error) {
 	if p.disc, err = newDiscovery(ctx, p); err != nil {
 		return nil, err
 	}
-	p.handler = p.routes()
+	p.handler = p.routes(true)
 	return p, nil
 }
 

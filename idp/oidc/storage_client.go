@@ -138,8 +138,14 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 	if err != nil {
 		return nil, s.serverError(ctx, "load client", err)
 	}
-	granted := make([]string, 0, len(scopes))
-	for _, sc := range scopes {
+	return &clientCredentialsRequest{clientID: c.ID, scopes: clientCredentialsScopes(c, scopes)}, nil
+}
+
+// clientCredentialsScopes filters the scopes requested with the client_credentials grant
+// to those c may have (see ClientCredentialsTokenRequest), each once, in request order.
+func clientCredentialsScopes(c store.Client, requested []string) []string {
+	granted := make([]string, 0, len(requested))
+	for _, sc := range requested {
 		if sc == zoidc.ScopeOpenID || sc == zoidc.ScopeOfflineAccess {
 			continue
 		}
@@ -147,5 +153,5 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 			granted = append(granted, sc)
 		}
 	}
-	return &clientCredentialsRequest{clientID: c.ID, scopes: granted}, nil
+	return granted
 }

@@ -56,7 +56,8 @@ func grantOf(req op.TokenRequest) (grant, error) {
 	}
 }
 
-// stage builds the claim set of an access token and returns it as op's token id.
+// stage mints the access token of an op token request and returns it as op's token id
+// (see mintedPrefix).
 func (s *storage) stage(ctx context.Context, req op.TokenRequest) (string, time.Time, grant, store.Client, error) {
 	g, err := grantOf(req)
 	if err != nil {
@@ -66,11 +67,36 @@ func (s *storage) stage(ctx context.Context, req op.TokenRequest) (string, time.
 	if err != nil {
 		return "", time.Time{}, grant{}, store.Client{}, s.serverError(ctx, "load client", err)
 	}
+	tok, exp, err := s.newAccessToken(ctx, g, c)
+	if err != nil {
+		return "", time.Time{}, grant{}, store.Client{}, err
+	}
+	return mintedPrefix + tok, exp, g, c, nil
+}
+
+// newAccessToken issues the access token of grant g to client c: op's token requests
+// (through stage) and the client_credentials fast path both come here. It returns the
+// token and its expiry; errors are *zoidc.Error.
+func (s *storage) newAccessToken(ctx context.Context, g grant, c store.Client) (string, time.Time, error) {
+	claims, exp, err := s.accessClaims(ctx, g, c)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	tok, err := s.p.crypto.mint(&claims, c.AccessTokenFormat == store.AccessTokenOpaque)
+	if err != nil {
+		return "", time.Time{}, s.serverError(ctx, "mint access token", err)
+	}
+	return tok, exp, nil
+}
+
+// accessClaims builds the claim set of an access token of grant g for client c, and
+// returns it with its expiry. Errors are *zoidc.Error.
+func (s *storage) accessClaims(ctx context.Context, g grant, c store.Client) (accessClaims, time.Time, error) {
 	now := s.p.now()
 	exp := time.Unix(now.Add(s.p.accessTokenLifetime(c)).Unix(), 0)
 	jti, err := randomHex(s.p.rand, 16)
 	if err != nil {
-		return "", time.Time{}, grant{}, store.Client{}, s.serverError(ctx, "token id", err)
+		return accessClaims{}, time.Time{}, s.serverError(ctx, "token id", err)
 	}
 	claims := accessClaims{
 		Issuer: s.p.cfg.Issuer, Subject: g.clientID, Audience: []string{g.clientID},
@@ -80,9 +106,9 @@ func (s *storage) stage(ctx context.Context, req op.TokenRequest) (string, time.
 	if g.userID != "" {
 		if err := s.p.checkUserActive(ctx, g.userID); err != nil {
 			if errors.Is(err, ErrSessionInvalid) {
-				return "", time.Time{}, grant{}, store.Client{}, zoidc.ErrInvalidGrant().WithDescription("user is not active")
+				return accessClaims{}, time.Time{}, zoidc.ErrInvalidGrant().WithDescription("user is not active")
 			}
-			return "", time.Time{}, grant{}, store.Client{}, s.serverError(ctx, "load user", err)
+			return accessClaims{}, time.Time{}, s.serverError(ctx, "load user", err)
 		}
 		claims.Subject, claims.AMR, claims.ACR = g.userID, g.amr, g.acr
 		claims.SID, claims.GID = g.sid, g.gid
@@ -91,23 +117,15 @@ func (s *storage) stage(ctx context.Context, req op.TokenRequest) (string, time.
 		}
 		if slices.Contains(g.scopes, scopeGroups) {
 			if claims.Groups, err = s.p.users.GroupNames(ctx, g.userID); err != nil {
-				return "", time.Time{}, grant{}, store.Client{}, s.serverError(ctx, "load groups", err)
+				return accessClaims{}, time.Time{}, s.serverError(ctx, "load groups", err)
 			}
 		}
 	}
-	format := formatJWT
-	if c.AccessTokenFormat == store.AccessTokenOpaque {
-		format = formatOpaque
-	}
-	id, err := encodeStaged(stagedToken{Format: format, Claims: claims})
-	if err != nil {
-		return "", time.Time{}, grant{}, store.Client{}, s.serverError(ctx, "stage access token", err)
-	}
-	return id, exp, g, c, nil
+	return claims, exp, nil
 }
 
-// CreateAccessToken implements op.Storage. Nothing is written: the token id carries
-// the claims (DESIGN.md: no record per JWT access token).
+// CreateAccessToken implements op.Storage. Nothing is written: the token id is the
+// token (DESIGN.md: no record per JWT access token).
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	id, exp, _, _, err := s.stage(ctx, req)
 	return id, exp, err

@@ -15,5 +15,9 @@
 //     ago is expired and one expiring in an hour is not, and UpdatedAt moves forward
 //     on every update.
 //   - A password credential stored with an empty ID gets the ID "password".
+//   - UpdateSession of an unknown or revoked session, or one passed with another
+//     UserID, returns ErrNotFound and changes nothing; a session never changes owner.
+//   - ListUserSessions orders by sign-in time, latest first, and judges expiry at the
+//     time it is given, not by the backend clock.
 //   - Close may be called more than once.
 package storetest

@@ -90,7 +90,10 @@ func testCredentialVersion(t *testing.T, s store.Store) {
 }
 
 func clientTests() []test {
-	return []test{{"CRUD", testClients}}
+	return []test{
+		{"CRUD", testClients},
+		{"RequireMFARoundTrips", testClientRequireMFA},
+	}
 }
 
 func testClients(t *testing.T, s store.Store) {

@@ -266,7 +266,12 @@ func testRevokeUserRefreshTokens(t *testing.T, s store.Store) {
 }
 
 func sessionTests() []test {
-	return []test{{"CreateGetRevoke", testSessions}}
+	return []test{
+		{"CreateGetRevoke", testSessions},
+		{"StepUpFieldsRoundTrip", testSessionFieldsRoundTrip},
+		{"ListUserSessionsLiveNewestFirst", testListUserSessions},
+		{"UpdateSessionChangesStepUpOnly", testUpdateSession},
+	}
 }
 
 func testSessions(t *testing.T, s store.Store) {

@@ -15,6 +15,7 @@ func userTests() []test {
 		{"RenameFreesOldName", testUserRename},
 		{"StaleVersionIsConflict", testUserStaleVersion},
 		{"DeleteCascades", testDeleteUserCascade},
+		{"LastLoginAtRoundTrips", testUserLastLoginAt},
 	}
 }
 

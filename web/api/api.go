@@ -65,13 +65,15 @@ func (e *PasswordPolicyError) PolicyReason() string { return e.Reason }
 
 // Deps are what the API needs. Store, Passwords, Clients, Keys and Declare are
 // required; Audit, Now, Rand and Log have defaults (discard, time.Now, crypto/rand,
-// discard).
+// discard). Without MFA, second-factor resets answer 501 and factor listings and the
+// credential report read the stored credentials directly.
 type Deps struct {
 	Store     store.Store
 	Keys      KeyService
 	Passwords PasswordService
 	Clients   declare.ClientService
 	Declare   *declare.Reconciler
+	MFA       MFAService
 	Audit     audit.Recorder
 	Now       func() time.Time
 	Rand      io.Reader
@@ -112,6 +114,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.mountKeys(mux)
 	a.mountTokens(mux)
 	a.mountApply(mux)
+	a.mountMFA(mux)
+	a.mountReports(mux)
 }
 
 // call is the per-request state a handler shares with the route wrapper.

@@ -50,6 +50,7 @@ type Client struct {
 	AccessTokenLifetime    string       `json:"access_token_lifetime,omitempty"`
 	IDTokenLifetime        string       `json:"id_token_lifetime,omitempty"`
 	RefreshTokenLifetime   string       `json:"refresh_token_lifetime,omitempty"`
+	RequireMFA             bool         `json:"require_mfa"`
 	CreatedAt              time.Time    `json:"created_at"`
 	UpdatedAt              time.Time    `json:"updated_at"`
 	Version                int64        `json:"version"`
@@ -71,6 +72,7 @@ func clientView(c store.Client) Client {
 		AccessTokenLifetime:  durString(c.AccessTokenLifetime),
 		IDTokenLifetime:      durString(c.IDTokenLifetime),
 		RefreshTokenLifetime: durString(c.RefreshTokenLifetime),
+		RequireMFA:           c.RequireMFA,
 		CreatedAt:            c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version,
 	}
 	for _, s := range c.Secrets {
@@ -106,6 +108,7 @@ type clientRequest struct {
 	AccessTokenLifetime    *string   `json:"access_token_lifetime"`
 	IDTokenLifetime        *string   `json:"id_token_lifetime"`
 	RefreshTokenLifetime   *string   `json:"refresh_token_lifetime"`
+	RequireMFA             *bool     `json:"require_mfa"`
 }
 
 // applyTo copies the present fields onto c and reports which changed.
@@ -145,6 +148,7 @@ func (req clientRequest) applyTo(c *store.Client, is *issues) []string {
 	dur("access_token_lifetime", &c.AccessTokenLifetime, req.AccessTokenLifetime)
 	dur("id_token_lifetime", &c.IDTokenLifetime, req.IDTokenLifetime)
 	dur("refresh_token_lifetime", &c.RefreshTokenLifetime, req.RefreshTokenLifetime)
+	flag("require_mfa", &c.RequireMFA, req.RequireMFA)
 	return changed
 }
 

@@ -17,6 +17,8 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s store.Session) error
 	GetSession(ctx context.Context, id string) (store.Session, error)
 	RevokeSession(ctx context.Context, id string) error
+	UpdateSession(ctx context.Context, s store.Session) error
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
 }
 
 // UserLookup tells whether a session's user may still use it.
@@ -65,8 +67,9 @@ func (s *Sessions) FromRequest(r *http.Request) (store.Session, bool) {
 	return sess, true
 }
 
-// Start creates a session for user and sets the cookie.
-func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID string, amr []string) (store.Session, error) {
+// Start creates a session for user and sets the cookie. mfaAt is when a second factor
+// was verified (zero: none).
+func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID string, amr []string, mfaAt time.Time, acr, sourceIP string) (store.Session, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return store.Session{}, err
@@ -74,8 +77,9 @@ func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID string, 
 	v := base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.Now()
 	sess := store.Session{
-		ID: sessionKey(v), UserID: userID, AuthTime: now, AMR: amr,
+		ID: sessionKey(v), UserID: userID, AuthTime: now, AMR: amr, ACR: acr, MFAAt: mfaAt,
 		CreatedAt: now, ExpiresAt: now.Add(s.Lifetime),
+		UserAgent: truncate(r.UserAgent(), 200), SourceIP: sourceIP,
 	}
 	if err := s.Store.CreateSession(r.Context(), sess); err != nil {
 		return store.Session{}, err
@@ -93,4 +97,11 @@ func (s *Sessions) Clear(w http.ResponseWriter) {
 		Name: s.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: s.Secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: -1,
 	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }

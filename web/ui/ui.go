@@ -2,17 +2,13 @@ package ui
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +16,8 @@ import (
 
 	"github.com/portcullis-id/portcullis/idp/audit"
 	"github.com/portcullis-id/portcullis/idp/directory"
+	"github.com/portcullis-id/portcullis/idp/login"
+	"github.com/portcullis-id/portcullis/mfa"
 	"github.com/portcullis-id/portcullis/store"
 )
 
@@ -42,13 +40,39 @@ type Authenticator interface {
 	SetPassword(ctx context.Context, userID, password string, mustChange bool) error
 }
 
+// MFA is the second-factor service (mfa.Service).
+type MFA interface {
+	Enrolled(ctx context.Context, userID string) (bool, error)
+	Factors(ctx context.Context, userID string) ([]mfa.Factor, error)
+	Method(typ string) (mfa.Method, bool)
+	Verify(ctx context.Context, u store.User, typ, challengeID string, response []byte, sourceIP string) (mfa.Result, error)
+	VerifyDiscoverable(ctx context.Context, typ, challengeID string, response []byte, sourceIP string) (store.User, mfa.Result, error)
+}
+
+// RecoveryCodes issues a fresh set of one-time recovery codes.
+type RecoveryCodes interface {
+	Generate(ctx context.Context, userID string) ([]string, error)
+	Remaining(ctx context.Context, userID string) (int, error)
+}
+
+// UserStore reads users and records their last sign-in.
+type UserStore interface {
+	GetUser(ctx context.Context, id string) (store.User, error)
+	UpdateUser(ctx context.Context, u store.User) (store.User, error)
+}
+
 // Deps are the collaborators of the pages.
 type Deps struct {
 	Provider Provider
 	Auth     Authenticator
+	MFA      MFA
+	Recovery RecoveryCodes
+	Policy   login.Policy
+	Groups   func(ctx context.Context, userID string) ([]string, error)
+	Users    UserStore
 	Sessions *Sessions
 	ClientIP func(*http.Request) string
-	// Key signs CSRF tokens and password-change tickets (derived from the sealing key).
+	// Key signs CSRF tokens and sign-in tickets (derived from the sealing key).
 	Key     []byte
 	Secure  bool
 	Now     func() time.Time
@@ -57,16 +81,21 @@ type Deps struct {
 	OnLogin func(outcome string)
 }
 
-// UI serves the sign-in pages.
+// UI serves the sign-in and account pages.
 type UI struct {
 	d    Deps
 	csrf csrf
 	tpl  *template.Template
+	// recoveryViews holds codes generated during a script-driven enrollment until the
+	// page that shows them once is loaded.
+	recoveryViews *mfa.Pending[recoveryView]
 }
 
 // New parses the embedded templates.
 func New(d Deps) (*UI, error) {
-	tpl, err := template.ParseFS(templateFS, "templates/*.html")
+	tpl, err := template.New("").Funcs(template.FuncMap{
+		"since": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +105,34 @@ func New(d Deps) (*UI, error) {
 	if d.Audit == nil {
 		d.Audit = audit.Discard{}
 	}
-	return &UI{d: d, csrf: csrf{key: d.Key, secure: d.Secure}, tpl: tpl}, nil
+	if d.Policy.StepUpMaxAge == 0 {
+		d.Policy.StepUpMaxAge = 5 * time.Minute
+	}
+	return &UI{
+		d: d, csrf: csrf{key: d.Key, secure: d.Secure}, tpl: tpl,
+		recoveryViews: mfa.NewPending[recoveryView](5*time.Minute, 10_000, d.Now),
+	}, nil
 }
 
 // Mount registers the pages.
 func (u *UI) Mount(mux *http.ServeMux) {
 	cop := http.NewCrossOriginProtection()
-	mux.Handle("GET /login", noStore(http.HandlerFunc(u.loginPage)))
-	mux.Handle("POST /login", noStore(cop.Handler(http.HandlerFunc(u.loginPost))))
-	mux.Handle("POST /login/password", noStore(cop.Handler(http.HandlerFunc(u.passwordPost))))
-	mux.Handle("GET /logged-out", noStore(http.HandlerFunc(u.loggedOut)))
+	get := func(pattern string, h http.HandlerFunc) { mux.Handle("GET "+pattern, noStore(h)) }
+	post := func(pattern string, h http.HandlerFunc) { mux.Handle("POST "+pattern, noStore(cop.Handler(h))) }
+	get("/login", u.loginPage)
+	post("/login", u.loginPost)
+	post("/login/password", u.passwordPost)
+	post("/login/mfa", u.secondFactorPost)
+	post("/login/mfa/webauthn/begin", u.webauthnVerifyBegin)
+	post("/login/mfa/webauthn/finish", u.webauthnVerifyFinish)
+	get("/login/enroll/totp", u.enrollTOTPPage)
+	post("/login/enroll/totp", u.enrollTOTPPost)
+	post("/login/enroll/webauthn/begin", u.enrollWebAuthnBegin)
+	post("/login/enroll/webauthn/finish", u.enrollWebAuthnFinish)
+	post("/login/passkey/begin", u.passkeyBegin)
+	post("/login/passkey/finish", u.passkeyFinish)
+	get("/logged-out", u.loggedOut)
+	u.mountAccount(get, post)
 	sub, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
 }
@@ -104,11 +151,20 @@ type pageData struct {
 	Title         string
 	CSRF          string
 	AuthRequestID string
+	Return        string
 	ClientName    string
 	UserName      string
 	Error         string
+	Notice        string
 	Ticket        string
-	MinLength     int
+	// second factor and enrollment
+	HasTOTP, HasWebAuthn, HasRecovery bool
+	Enrollment                        mfa.Enrollment
+	QRDataURL                         template.URL
+	RecoveryCodes                     []string
+	Continue                          string
+	// account page
+	Account *accountData
 }
 
 func (u *UI) render(w http.ResponseWriter, status int, name string, data pageData) {
@@ -141,23 +197,6 @@ func needsLogin(ar store.AuthRequest, s store.Session, now time.Time) bool {
 	return false
 }
 
-func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("authRequestID")
-	ar, client, err := u.d.Provider.AuthRequest(r.Context(), id)
-	if err != nil || id == "" {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
-		return
-	}
-	if sess, ok := u.d.Sessions.FromRequest(r); ok && !needsLogin(ar, sess, u.d.Now()) {
-		u.complete(w, r, id, sess)
-		return
-	}
-	u.render(w, http.StatusOK, "login.html", pageData{
-		Title: "Sign in", CSRF: u.csrf.token(w, r), AuthRequestID: id,
-		ClientName: clientName(client), UserName: ar.LoginHint,
-	})
-}
-
 func clientName(c store.Client) string {
 	if c.Name != "" {
 		return c.Name
@@ -165,8 +204,65 @@ func clientName(c store.Client) string {
 	return c.ID
 }
 
-func (u *UI) complete(w http.ResponseWriter, r *http.Request, id string, sess store.Session) {
-	to, err := u.d.Provider.CompleteAuthRequest(r.Context(), r, id, sess)
+// loginPage shows the form, or reuses the browser's session when the request allows.
+// Without an auth request it signs in to the account page.
+func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	data := pageData{Title: "Sign in", CSRF: u.csrf.token(w, r), AuthRequestID: id}
+	if id == "" {
+		if _, ok := u.d.Sessions.FromRequest(r); ok {
+			http.Redirect(w, r, "/account", http.StatusSeeOther)
+			return
+		}
+		data.Return, data.ClientName = "account", "your account"
+		u.render(w, http.StatusOK, "login.html", data)
+		return
+	}
+	ar, client, err := u.d.Provider.AuthRequest(r.Context(), id)
+	if err != nil {
+		u.errorPage(w, http.StatusBadRequest, invalidLink)
+		return
+	}
+	if sess, ok := u.d.Sessions.FromRequest(r); ok && !needsLogin(ar, sess, u.d.Now()) {
+		u.reuseSession(w, r, sess, ar, client)
+		return
+	}
+	data.ClientName, data.UserName = clientName(client), ar.LoginHint
+	u.render(w, http.StatusOK, "login.html", data)
+}
+
+// reuseSession completes the request with the existing session, first asking for a
+// second factor when this request needs one the session has not proved (step-up).
+func (u *UI) reuseSession(w http.ResponseWriter, r *http.Request, sess store.Session, ar store.AuthRequest, client store.Client) {
+	user, err := u.d.Users.GetUser(r.Context(), sess.UserID)
+	if err != nil {
+		u.fail(w, r, "load session user", err)
+		return
+	}
+	if !login.HasMFA(sess) {
+		groups, err := u.d.Groups(r.Context(), user.ID)
+		if err != nil {
+			u.fail(w, r, "load groups", err)
+			return
+		}
+		if u.d.Policy.Require(user, groups, client, ar.ACRValues).MFA {
+			p := pending{UserID: user.ID, AuthReq: ar.ID, Session: sess.ID}
+			enrolled, err := u.d.MFA.Enrolled(r.Context(), user.ID)
+			if err != nil {
+				u.fail(w, r, "list second factors", err)
+				return
+			}
+			if !enrolled {
+				p.Stage = stageEnroll
+				u.enrollPage(w, r, p, "")
+				return
+			}
+			p.Stage = stageSecondFactor
+			u.secondFactorPage(w, r, user, p, "", http.StatusOK)
+			return
+		}
+	}
+	to, err := u.d.Provider.CompleteAuthRequest(r.Context(), r, ar.ID, sess)
 	if err != nil {
 		u.d.Log.WarnContext(r.Context(), "complete auth request", "err", err, "request_id", audit.RequestIDFrom(r.Context()))
 		u.errorPage(w, http.StatusBadRequest, invalidLink)
@@ -175,27 +271,40 @@ func (u *UI) complete(w http.ResponseWriter, r *http.Request, id string, sess st
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-const maxForm = 16 << 10
+const maxForm = 64 << 10
 
-func (u *UI) loginPost(w http.ResponseWriter, r *http.Request) {
+// parsePost reads a form post and checks its CSRF token; false means a response was sent.
+func (u *UI) parsePost(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		u.errorPage(w, http.StatusBadRequest, "The form could not be read.")
-		return
+		return false
 	}
 	if !u.csrf.valid(r) {
 		u.errorPage(w, http.StatusForbidden, "The form expired or was not sent from this site. Reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+func (u *UI) loginPost(w http.ResponseWriter, r *http.Request) {
+	if !u.parsePost(w, r) {
 		return
 	}
-	id := r.PostFormValue("authRequestID")
-	_, client, err := u.d.Provider.AuthRequest(r.Context(), id)
-	if err != nil || id == "" {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
-		return
+	p := pending{AMR: []string{"pwd"}}
+	data := pageData{Title: "Sign in"}
+	if id := r.PostFormValue("authRequestID"); id != "" {
+		_, client, err := u.d.Provider.AuthRequest(r.Context(), id)
+		if err != nil {
+			u.errorPage(w, http.StatusBadRequest, invalidLink)
+			return
+		}
+		p.AuthReq, data.AuthRequestID, data.ClientName = id, id, clientName(client)
+	} else {
+		p.Return, data.Return, data.ClientName = "account", "account", "your account"
 	}
 	userName := strings.TrimSpace(r.PostFormValue("username"))
-	password := r.PostFormValue("password")
-	user, res, err := u.d.Auth.Authenticate(r.Context(), userName, password, u.d.ClientIP(r))
+	user, res, err := u.d.Auth.Authenticate(r.Context(), userName, r.PostFormValue("password"), u.d.ClientIP(r))
 	if err != nil {
 		outcome := "failure"
 		switch {
@@ -207,84 +316,20 @@ func (u *UI) loginPost(w http.ResponseWriter, r *http.Request) {
 			u.d.Log.ErrorContext(r.Context(), "authenticate", "err", err, "request_id", audit.RequestIDFrom(r.Context()))
 		}
 		u.d.OnLogin(outcome)
-		u.render(w, http.StatusUnauthorized, "login.html", pageData{
-			Title: "Sign in", CSRF: u.csrf.token(w, r), AuthRequestID: id,
-			ClientName: clientName(client), UserName: userName, Error: genericFailure,
-		})
-		return
-	}
-	if res.MustChangePassword {
-		u.d.OnLogin("password_change_required")
-		u.render(w, http.StatusOK, "password.html", pageData{
-			Title: "Choose a new password", CSRF: u.csrf.token(w, r), AuthRequestID: id,
-			Ticket: u.ticket(user.ID, id), UserName: user.UserName,
-		})
+		data.CSRF, data.UserName, data.Error = u.csrf.token(w, r), userName, genericFailure
+		u.render(w, http.StatusUnauthorized, "login.html", data)
 		return
 	}
 	u.d.OnLogin("success")
-	u.startSession(w, r, id, user.ID)
-}
-
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, authRequestID, userID string) {
-	// RFC 8176: "pwd" is the only method so far; second factors add theirs.
-	sess, err := u.d.Sessions.Start(w, r, userID, []string{"pwd"})
-	if err != nil {
-		u.d.Log.ErrorContext(r.Context(), "start session", "err", err)
-		u.errorPage(w, http.StatusInternalServerError, "Signing in failed. Try again.")
-		return
-	}
-	u.complete(w, r, authRequestID, sess)
-}
-
-const ticketLifetime = 10 * time.Minute
-
-// ticket proves, for a short while, that this browser just passed the password check
-// for userID on this auth request, so the forced password change needs no session yet.
-func (u *UI) ticket(userID, authRequestID string) string {
-	exp := strconv.FormatInt(u.d.Now().Add(ticketLifetime).Unix(), 10)
-	payload := userID + "|" + authRequestID + "|" + exp
-	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + u.mac(payload)
-}
-
-func (u *UI) mac(payload string) string {
-	m := hmac.New(sha256.New, u.d.Key)
-	m.Write([]byte("pwchange|"))
-	m.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (u *UI) readTicket(t, authRequestID string) (string, bool) {
-	enc, sig, ok := strings.Cut(t, ".")
-	if !ok {
-		return "", false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil || !hmac.Equal([]byte(sig), []byte(u.mac(string(raw)))) {
-		return "", false
-	}
-	parts := strings.Split(string(raw), "|")
-	if len(parts) != 3 || parts[1] != authRequestID {
-		return "", false
-	}
-	exp, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || u.d.Now().Unix() > exp {
-		return "", false
-	}
-	return parts[0], true
+	p.UserID = user.ID
+	u.afterFirstFactor(w, r, user, p, res.MustChangePassword)
 }
 
 func (u *UI) passwordPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		u.errorPage(w, http.StatusBadRequest, "The form could not be read.")
+	if !u.parsePost(w, r) {
 		return
 	}
-	if !u.csrf.valid(r) {
-		u.errorPage(w, http.StatusForbidden, "The form expired or was not sent from this site. Reload the page and try again.")
-		return
-	}
-	id := r.PostFormValue("authRequestID")
-	userID, ok := u.readTicket(r.PostFormValue("ticket"), id)
+	p, ok := u.readTicket(r, r.PostFormValue("ticket"), stagePasswordChange)
 	if !ok {
 		u.errorPage(w, http.StatusBadRequest, invalidLink)
 		return
@@ -292,25 +337,28 @@ func (u *UI) passwordPost(w http.ResponseWriter, r *http.Request) {
 	pw, confirm := r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
 	again := func(msg string) {
 		u.render(w, http.StatusBadRequest, "password.html", pageData{
-			Title: "Choose a new password", CSRF: u.csrf.token(w, r), AuthRequestID: id,
-			Ticket: r.PostFormValue("ticket"), Error: msg,
+			Title: "Choose a new password", CSRF: u.csrf.token(w, r), Ticket: r.PostFormValue("ticket"), Error: msg,
 		})
 	}
 	if pw != confirm {
 		again("The two passwords do not match.")
 		return
 	}
-	if err := u.d.Auth.SetPassword(r.Context(), userID, pw, false); err != nil {
+	if err := u.d.Auth.SetPassword(r.Context(), p.UserID, pw, false); err != nil {
 		var pe *directory.PolicyError
 		if errors.As(err, &pe) {
 			again(pe.Error())
 			return
 		}
-		u.d.Log.ErrorContext(r.Context(), "set password", "err", err)
-		u.errorPage(w, http.StatusInternalServerError, "Changing the password failed. Try again.")
+		u.fail(w, r, "set password", err)
 		return
 	}
-	u.startSession(w, r, id, userID)
+	user, err := u.d.Users.GetUser(r.Context(), p.UserID)
+	if err != nil {
+		u.fail(w, r, "load user", err)
+		return
+	}
+	u.afterFirstFactor(w, r, user, p, false)
 }
 
 func (u *UI) loggedOut(w http.ResponseWriter, r *http.Request) {

@@ -58,23 +58,32 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	}
 }
 
-func TestPasswordChangeTicket(t *testing.T) {
+func TestTicketIsBoundToBrowserStageAndTime(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
-	u := &UI{d: Deps{Key: []byte("ticket key ticket key ticket key"), Now: func() time.Time { return now }}}
-	tk := u.ticket("user-1", "ar-1")
-	if id, ok := u.readTicket(tk, "ar-1"); !ok || id != "user-1" {
-		t.Fatalf("valid ticket refused: %q %v", id, ok)
+	u := &UI{d: Deps{Key: []byte("ticket key ticket key ticket key"), Now: func() time.Time { return now }}, csrf: csrf{key: []byte("k")}}
+	browser := func(cookie string) *http.Request {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.AddCookie(&http.Cookie{Name: u.csrf.cookieName(), Value: cookie})
+		return r
 	}
-	if _, ok := u.readTicket(tk, "ar-2"); ok {
-		t.Fatal("ticket accepted for another auth request")
+	mine, theirs := browser(strings.Repeat("a", 43)), browser(strings.Repeat("b", 43))
+	tk := u.ticket(mine, pending{Stage: stageSecondFactor, UserID: "user-1", AuthReq: "ar-1", AMR: []string{"pwd"}})
+	if p, ok := u.readTicket(mine, tk, stageSecondFactor); !ok || p.UserID != "user-1" || p.AuthReq != "ar-1" {
+		t.Fatalf("valid ticket refused: %+v %v", p, ok)
+	}
+	if _, ok := u.readTicket(theirs, tk, stageSecondFactor); ok {
+		t.Fatal("ticket accepted in another browser")
+	}
+	if _, ok := u.readTicket(mine, tk, stageEnroll); ok {
+		t.Fatal("ticket accepted at another stage")
 	}
 	enc, sig, _ := strings.Cut(tk, ".")
-	if _, ok := u.readTicket(enc+"."+sig[:len(sig)-2]+"AA", "ar-1"); ok {
+	if _, ok := u.readTicket(mine, enc+"."+sig[:len(sig)-2]+"AA", stageSecondFactor); ok {
 		t.Fatal("tampered ticket accepted")
 	}
-	later := &UI{d: Deps{Key: u.d.Key, Now: func() time.Time { return now.Add(ticketLifetime + time.Second) }}}
-	if _, ok := later.readTicket(tk, "ar-1"); ok {
+	later := &UI{d: Deps{Key: u.d.Key, Now: func() time.Time { return now.Add(ticketLifetime + time.Second) }}, csrf: u.csrf}
+	if _, ok := later.readTicket(mine, tk, stageSecondFactor); ok {
 		t.Fatal("expired ticket accepted")
 	}
 }
