@@ -222,6 +222,9 @@ func (s *Service) Verify(ctx context.Context, u store.User, typ, challengeID str
 		err = ErrNotEnrolled
 	}
 	if err != nil {
+		// A refusal can carry a warning (a WebAuthn sign count that went backwards: a
+		// possibly cloned key); it is audited on its own so it cannot be lost.
+		s.warn(ctx, ev, res)
 		return Result{}, s.failed(ctx, ev, keys, fmt.Errorf("verify %s factor of user %q: %w", typ, u.ID, err))
 	}
 
@@ -250,6 +253,7 @@ func (s *Service) VerifyDiscoverable(ctx context.Context, typ, challengeID strin
 	}
 	u, res, err := d.FinishDiscoverable(ctx, challengeID, response)
 	if err != nil {
+		s.warn(ctx, ev, res)
 		return store.User{}, Result{}, s.failed(ctx, ev, ipKeys, fmt.Errorf("verify discoverable %s credential: %w", typ, err))
 	}
 	ev.Actor, ev.Target = u.UserName, u.ID
@@ -362,12 +366,21 @@ func (s *Service) succeeded(ctx context.Context, ev audit.Event, res Result) {
 		ev.Details["factor"] = res.FactorID
 	}
 	s.audit.Record(ctx, ev)
-	if res.Warning != "" {
-		w := ev
-		w.Action, w.Reason = ActionWarning, res.Warning
-		w.Details = map[string]string{"method": ev.Details["method"], "factor": res.FactorID}
-		s.audit.Record(ctx, w)
+	s.warn(ctx, ev, res)
+}
+
+// warn audits the warning a verification carried, if any.
+func (s *Service) warn(ctx context.Context, ev audit.Event, res Result) {
+	if res.Warning == "" {
+		return
 	}
+	w := ev
+	w.Action, w.Reason, w.Outcome = ActionWarning, res.Warning, audit.Denied
+	if ev.Outcome == audit.Success {
+		w.Outcome = audit.Success
+	}
+	w.Details = map[string]string{"method": ev.Details["method"], "factor": res.FactorID}
+	s.audit.Record(ctx, w)
 }
 
 // ipKeyID reduces an address to what one attacker controls: an IPv4 address, or the

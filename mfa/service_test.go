@@ -65,6 +65,8 @@ func (f *fakeMethod) check(response string) (mfa.Result, error) {
 		return mfa.Result{FactorID: f.typ + "-1", AMR: []string{"otp"}}, nil
 	case "warn":
 		return mfa.Result{FactorID: f.typ + "-1", AMR: []string{"hwk"}, Warning: "sign count went backwards"}, nil
+	case "clone":
+		return mfa.Result{FactorID: f.typ + "-1", Warning: "sign count went backwards"}, mfa.ErrInvalid
 	case "boom":
 		return mfa.Result{}, errors.New("store unavailable")
 	}
@@ -309,6 +311,24 @@ func TestVerifyWarningIsAudited(t *testing.T) {
 	w := evs[1]
 	if w.Action != "mfa.warning" || w.Reason != "sign count went backwards" || w.Target != "u-alice" || w.Details["factor"] != "webauthn-1" {
 		t.Fatalf("warning event = %+v", w)
+	}
+}
+
+func TestRefusalWarningIsAudited(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h := newHarness(t, mfa.ServiceOptions{})
+	if _, err := h.svc.Verify(ctx, alice, mfa.TypeWebAuthn, "c", []byte("clone"), "192.0.2.1"); !errors.Is(err, mfa.ErrInvalid) {
+		t.Fatalf("Verify = %v, want ErrInvalid", err)
+	}
+	var warned bool
+	for _, e := range h.rec.take() {
+		if e.Action == "mfa.warning" && e.Outcome == audit.Denied && e.Details["factor"] == "webauthn-1" {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Fatal("a refused verification's warning was not audited")
 	}
 }
 

@@ -39,12 +39,19 @@ type testServer struct {
 
 func startServer(t *testing.T, extraYAML string) *testServer {
 	t.Helper()
+	return startServerAt(t, "127.0.0.1", extraYAML)
+}
+
+// startServerAt names the issuer host: WebAuthn needs a domain name, so browser tests
+// use "localhost" (the server still listens on 127.0.0.1 only).
+func startServerAt(t *testing.T, host, extraYAML string) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	issuer := "http://" + ln.Addr().String()
+	issuer := fmt.Sprintf("http://%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
 	yml := fmt.Sprintf("listen: %q\nissuer: %q\ndata_dir: %q\nsigning:\n  algorithm: ES256\nsecurity:\n  login_min_duration: 0s\n  user_max_failures: 3\n%s",
 		ln.Addr().String(), issuer, filepath.Join(dir, "data"), extraYAML)
 	cfg, err := configs.Parse([]byte(yml), dir)

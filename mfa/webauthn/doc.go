@@ -22,6 +22,8 @@
 //   - A passkey sign-in resolves the user from the user handle, requires user
 //     verification, and refuses unknown users, unknown credentials and inactive users
 //     alike with mfa.ErrInvalid.
+//   - AMR (RFC 8176 §2): ["hwk"], plus "user" when the authenticator verified the user
+//     (UV flag). Result.UserVerified carries the same fact; prefer it for decisions.
 //
 // Error texts carry the reason for the log; clients must be shown a fixed message
 // chosen from the sentinel (errors.Is), never the text.

@@ -139,7 +139,7 @@ func (w *WebAuthn) checkAAGUID(raw []byte) error {
 	if err != nil {
 		return fmt.Errorf("authenticator AAGUID of %d bytes", len(raw))
 	}
-	if id == uuid.Nil || !slices.Contains(w.aaguids, id) {
+	if !slices.Contains(w.aaguids, id) { // never the all-zero one: New refuses to list it
 		return fmt.Errorf("authenticator AAGUID %s not allowed", id)
 	}
 	return nil

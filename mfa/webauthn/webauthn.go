@@ -186,8 +186,11 @@ func (o Options) withDefaults() (Options, error) {
 		errs = append(errs, fmt.Errorf("user_verification %q: use preferred, required or discouraged", o.UserVerification))
 	}
 	for i, s := range o.AllowedAAGUIDs {
-		if _, err := uuid.Parse(s); err != nil {
+		switch id, err := uuid.Parse(s); {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("allowed_aaguids[%d] %q: not a UUID", i, s))
+		case id == uuid.Nil:
+			errs = append(errs, fmt.Errorf("allowed_aaguids[%d]: the all-zero AAGUID means the model is undisclosed; remove it or empty the list", i))
 		}
 	}
 	if o.ChallengeTTL < 0 {

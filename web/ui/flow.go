@@ -38,6 +38,8 @@ type pending struct {
 
 const ticketLifetime = 10 * time.Minute
 
+var errAuthRequestGone = errors.New("the authorization request is unknown, expired or already completed")
+
 func (u *UI) ticket(r *http.Request, p pending) string {
 	p.Exp = u.d.Now().Add(ticketLifetime).Unix()
 	raw, _ := json.Marshal(p)
@@ -145,6 +147,14 @@ func (u *UI) finish(w http.ResponseWriter, r *http.Request, user store.User, p p
 func (u *UI) establish(w http.ResponseWriter, r *http.Request, user store.User, p pending, withMFA bool) (string, error) {
 	ctx := r.Context()
 	now := u.d.Now()
+	if p.AuthReq != "" {
+		// A request another tab (or a racing passkey prompt) already completed must not
+		// start a second session that would then disown the first one's code.
+		ar, _, err := u.d.Provider.AuthRequest(ctx, p.AuthReq)
+		if err != nil || ar.Done {
+			return "", errAuthRequestGone
+		}
+	}
 	var sess store.Session
 	if p.Session != "" {
 		cur, ok := u.d.Sessions.FromRequest(r)

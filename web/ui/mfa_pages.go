@@ -450,6 +450,10 @@ func (u *UI) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 	u.d.OnLogin("success")
 	p.UserID, p.AMR = user.ID, login.PasskeyAMR(res.AMR, true)
 	to, err := u.establish(w, r, user, p, true)
+	if errors.Is(err, errAuthRequestGone) {
+		jsonError(w, http.StatusBadRequest, invalidLink)
+		return
+	}
 	if err != nil {
 		u.d.Log.ErrorContext(r.Context(), "finish passkey sign-in", "err", err)
 		jsonError(w, http.StatusInternalServerError, "Signing in failed. Try again.")
