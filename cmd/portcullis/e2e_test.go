@@ -46,6 +46,12 @@ func startServer(t *testing.T, extraYAML string) *testServer {
 // use "localhost" (the server still listens on 127.0.0.1 only).
 func startServerAt(t *testing.T, host, extraYAML string) *testServer {
 	t.Helper()
+	return startServerClock(t, host, extraYAML, nil)
+}
+
+// startServerClock runs the server on the given clock (nil: the real one).
+func startServerClock(t *testing.T, host, extraYAML string, now func() time.Time) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +72,7 @@ func startServerAt(t *testing.T, host, extraYAML string) *testServer {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	go func() {
-		s.done <- run(ctx, cfg, ln, runOptions{Log: log, Ready: func() { close(ready) }})
+		s.done <- run(ctx, cfg, ln, runOptions{Log: log, Now: now, Ready: func() { close(ready) }})
 	}()
 	select {
 	case <-ready:
