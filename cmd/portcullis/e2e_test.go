@@ -275,6 +275,12 @@ func TestEndToEndBrowserSignInWithRelyingParty(t *testing.T) {
 	id, secret := s.fixture(t, redirect)
 	ctx := context.Background()
 	r := newRP(t, ctx, s.issuer, id, secret, redirect)
+	var disc struct {
+		ACR []string `json:"acr_values_supported"`
+	}
+	if err := r.provider.Claims(&disc); err != nil || len(disc.ACR) != 2 {
+		t.Fatalf("acr_values_supported: %v %v", disc.ACR, err)
+	}
 
 	verifier, challenge := pkce()
 	state, nonce := randState(), randState()

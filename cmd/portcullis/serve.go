@@ -151,6 +151,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	sessions := &ui.Sessions{Store: st, Users: st, Secure: cfg.IsHTTPS(), Lifetime: tk.SessionLifetime.Duration(), Now: now}
 	op, err := oidc.New(ctx, oidc.Config{
 		Issuer:                  cfg.Issuer,
+		ACRValues:               []string{login.ACRPassword, login.ACRMFA},
 		CryptoKey:               sealer.Derive("oidc/code-and-opaque-token"),
 		AccessTokenLifetime:     tk.AccessTokenLifetime.Duration(),
 		IDTokenLifetime:         tk.IDTokenLifetime.Duration(),

@@ -78,6 +78,9 @@ func (d *discovery) render(ctx context.Context, algs []string) ([]byte, error) {
 	m["introspection_endpoint_auth_methods_supported"] = []string{"client_secret_basic"}
 	m["revocation_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post", "none"}
 	m["id_token_signing_alg_values_supported"] = slices.Clone(algs)
+	if len(d.p.cfg.ACRValues) > 0 {
+		m["acr_values_supported"] = slices.Clone(d.p.cfg.ACRValues)
+	}
 	m["subject_types_supported"] = []string{"public"}
 	m["scopes_supported"] = supportedScopes
 	m["claims_supported"] = supportedClaims

@@ -23,6 +23,9 @@ import (
 // Config is the provider's configuration.
 type Config struct {
 	Issuer string
+	// ACRValues are the authentication context classes the sign-in can deliver, announced
+	// as acr_values_supported.
+	ACRValues []string
 	// CryptoKey keys auth codes and opaque access tokens (AES-256-GCM, with a separate
 	// derived key for each). An all-zero key is refused.
 	CryptoKey [32]byte

@@ -96,6 +96,11 @@ func (a *API) resetUserMFA(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := a.d.MFA.Reset(r.Context(), id, c.actor); err != nil {
 		return storeErr(fmt.Errorf("reset second factors of user %s: %w", id, err), "user", "")
 	}
+	// A reset usually follows a lost or stolen factor: sessions that proved it must end
+	// too, so the next sign-in goes through enrollment.
+	if err := a.d.Store.RevokeUserSessions(r.Context(), id); err != nil {
+		return httperr.Internal(fmt.Errorf("revoke sessions of user %s after MFA reset: %w", id, err))
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -212,9 +212,25 @@ func TestResetUserMFARemovesEveryFactorAndIsAudited(t *testing.T) {
 		mfa.Factor{ID: mfa.TypeRecovery, Type: mfa.TypeRecovery, CreatedAt: testNow},
 	)
 	svc.set(other.ID, mfa.Factor{ID: "totp-9", Type: mfa.TypeTOTP, CreatedAt: testNow})
+	ctx := context.Background()
+	for _, sid := range []string{"s-carol", "s-dave"} {
+		owner := u.ID
+		if sid == "s-dave" {
+			owner = other.ID
+		}
+		if err := e.st.CreateSession(ctx, store.Session{ID: sid, UserID: owner, AuthTime: testNow, ExpiresAt: testNow.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	r := e.do("POST", "/users/"+u.ID+"/mfa/reset", e.admin, nil)
 	expect(t, r, http.StatusNoContent)
+	if s, _ := e.st.GetSession(ctx, "s-carol"); !s.Revoked {
+		t.Error("the reset user's session survived the MFA reset")
+	}
+	if s, _ := e.st.GetSession(ctx, "s-dave"); s.Revoked {
+		t.Error("another user's session was revoked")
+	}
 	if want := u.ID + " token:ops/" + e.tokID; !slices.Equal(svc.resets, []string{want}) {
 		t.Fatalf("resets = %q, want %q", svc.resets, want)
 	}
