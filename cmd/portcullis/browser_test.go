@@ -148,7 +148,18 @@ func shot(t *testing.T, tab context.Context, name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	// Right after a navigation the layout can still be empty ("0 width"): retry briefly.
+	var png []byte
+	var err error
+	for range 20 {
+		ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}

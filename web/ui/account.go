@@ -262,9 +262,8 @@ func (u *UI) accountTOTPPage(w http.ResponseWriter, r *http.Request) {
 	if !ok || !u.fresh(w, r, sess, user) {
 		return
 	}
-	m, ok := u.d.MFA.Method(mfa.TypeTOTP)
+	m, ok := u.totpMethod(w)
 	if !ok {
-		u.errorPage(w, http.StatusNotFound, "Authenticator apps are not enabled.")
 		return
 	}
 	e, err := m.BeginEnroll(r.Context(), user, "Authenticator app")
@@ -280,9 +279,8 @@ func (u *UI) accountTOTPPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m, ok := u.d.MFA.Method(mfa.TypeTOTP)
+	m, ok := u.totpMethod(w)
 	if !ok {
-		u.errorPage(w, http.StatusNotFound, "Authenticator apps are not enabled.")
 		return
 	}
 	f, err := m.FinishEnroll(r.Context(), user, r.PostFormValue("enrollment_id"), []byte(r.PostFormValue("code")))

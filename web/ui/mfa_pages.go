@@ -50,14 +50,8 @@ func (u *UI) secondFactorPost(w http.ResponseWriter, r *http.Request) {
 	if !u.parsePost(w, r) {
 		return
 	}
-	p, ok := u.readTicket(r, r.PostFormValue("ticket"), stageSecondFactor)
+	p, user, ok := u.formTicketUser(w, r, r.PostFormValue("ticket"), stageSecondFactor)
 	if !ok {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
-		return
-	}
-	user, err := u.d.Users.GetUser(r.Context(), p.UserID)
-	if err != nil {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
 		return
 	}
 	typ := r.PostFormValue("method")
@@ -90,6 +84,30 @@ func (u *UI) secondFactorPost(w http.ResponseWriter, r *http.Request) {
 	u.finish(w, r, user, p, true)
 }
 
+// formTicketUser reads a page's ticket for stage and loads its user; false means an
+// error page was sent.
+func (u *UI) formTicketUser(w http.ResponseWriter, r *http.Request, ticket, stage string) (pending, store.User, bool) {
+	p, ok := u.readTicket(r, ticket, stage)
+	if !ok {
+		u.errorPage(w, http.StatusBadRequest, invalidLink)
+		return p, store.User{}, false
+	}
+	user, err := u.d.Users.GetUser(r.Context(), p.UserID)
+	if err != nil {
+		u.errorPage(w, http.StatusBadRequest, invalidLink)
+		return p, store.User{}, false
+	}
+	return p, user, true
+}
+
+func (u *UI) totpMethod(w http.ResponseWriter) (mfa.Method, bool) {
+	m, ok := u.d.MFA.Method(mfa.TypeTOTP)
+	if !ok {
+		u.errorPage(w, http.StatusNotFound, "Authenticator apps are not enabled.")
+	}
+	return m, ok
+}
+
 // enrollPage asks a user who must have a second factor, and has none, to set one up.
 func (u *UI) enrollPage(w http.ResponseWriter, r *http.Request, p pending, msg string) {
 	u.render(w, http.StatusOK, "enroll.html", pageData{
@@ -98,19 +116,12 @@ func (u *UI) enrollPage(w http.ResponseWriter, r *http.Request, p pending, msg s
 }
 
 func (u *UI) enrollTOTPPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := u.readTicket(r, r.URL.Query().Get("ticket"), stageEnroll)
+	p, user, ok := u.formTicketUser(w, r, r.URL.Query().Get("ticket"), stageEnroll)
 	if !ok {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
 		return
 	}
-	user, err := u.d.Users.GetUser(r.Context(), p.UserID)
-	if err != nil {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
-		return
-	}
-	m, ok := u.d.MFA.Method(mfa.TypeTOTP)
+	m, ok := u.totpMethod(w)
 	if !ok {
-		u.errorPage(w, http.StatusNotFound, "Authenticator apps are not enabled.")
 		return
 	}
 	e, err := m.BeginEnroll(r.Context(), user, "Authenticator app")
@@ -134,19 +145,12 @@ func (u *UI) enrollTOTPPost(w http.ResponseWriter, r *http.Request) {
 	if !u.parsePost(w, r) {
 		return
 	}
-	p, ok := u.readTicket(r, r.PostFormValue("ticket"), stageEnroll)
+	p, user, ok := u.formTicketUser(w, r, r.PostFormValue("ticket"), stageEnroll)
 	if !ok {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
 		return
 	}
-	user, err := u.d.Users.GetUser(r.Context(), p.UserID)
-	if err != nil {
-		u.errorPage(w, http.StatusBadRequest, invalidLink)
-		return
-	}
-	m, ok := u.d.MFA.Method(mfa.TypeTOTP)
+	m, ok := u.totpMethod(w)
 	if !ok {
-		u.errorPage(w, http.StatusNotFound, "Authenticator apps are not enabled.")
 		return
 	}
 	f, err := m.FinishEnroll(r.Context(), user, r.PostFormValue("enrollment_id"), []byte(r.PostFormValue("code")))
