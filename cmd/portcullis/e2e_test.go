@@ -694,3 +694,43 @@ func TestLoginCommandAsNativeClient(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyRotationKeepsIssuedTokensVerifiable forces a rotation through the admin API:
+// new tokens carry the new kid, and a token signed before the rotation still verifies
+// against the published JWKS (the retired key stays until its tokens expire).
+func TestKeyRotationKeepsIssuedTokensVerifiable(t *testing.T) {
+	s := startServer(t, "")
+	id, secret := s.fixture(t, "http://127.0.0.1:9/cb")
+	ctx := context.Background()
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: s.issuer + "/oauth/token"}
+	kidOf := func(tok string) string {
+		hdr, _, _ := strings.Cut(tok, ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(hdr)
+		var h struct {
+			Kid string `json:"kid"`
+		}
+		_ = json.Unmarshal(raw, &h)
+		return h.Kid
+	}
+	before, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.admin(t, "POST", "/keys/rotate", nil, http.StatusOK)
+	after, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(before.AccessToken) == "" || kidOf(before.AccessToken) == kidOf(after.AccessToken) {
+		t.Fatalf("kid did not change: %q -> %q", kidOf(before.AccessToken), kidOf(after.AccessToken))
+	}
+	keys := gooidc.NewRemoteKeySet(ctx, s.issuer+"/keys")
+	for name, tok := range map[string]string{"before": before.AccessToken, "after": after.AccessToken} {
+		if _, err := keys.VerifySignature(ctx, tok); err != nil {
+			t.Errorf("token signed %s the rotation does not verify: %v", name, err)
+		}
+		if !active(t, s.issuer, id, secret, tok) {
+			t.Errorf("token signed %s the rotation is inactive", name)
+		}
+	}
+}
