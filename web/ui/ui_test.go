@@ -109,3 +109,22 @@ func TestNeedsLogin(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadTicket: a posted ticket is attacker-controlled; reading it must never panic and
+// must accept nothing but a ticket this server issued to this browser.
+func FuzzReadTicket(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	u := &UI{d: Deps{Key: []byte("ticket key ticket key ticket key"), Now: func() time.Time { return now }}, csrf: csrf{key: []byte("k")}}
+	r := httptest.NewRequest("POST", "/", nil)
+	r.AddCookie(&http.Cookie{Name: u.csrf.cookieName(), Value: strings.Repeat("c", 43)})
+	good := u.ticket(r, pending{Stage: stageSecondFactor, UserID: "user-1"})
+	for _, s := range []string{good, "", ".", "a.b", good + "x", strings.Repeat("e", 4096)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tk string) {
+		p, ok := u.readTicket(r, tk, stageSecondFactor, stageEnroll, stagePasswordChange)
+		if ok && p.UserID != "user-1" {
+			t.Fatalf("forged ticket accepted: %+v", p)
+		}
+	})
+}
