@@ -41,10 +41,10 @@ var (
 // compileCondition checks and pre-parses one condition. vars says whether policy
 // variables are substituted (Version 2012-10-17); SPEC §2.3 allows them only in string
 // and ARN values, so other families parse "${" as the malformed value it is.
-func compileCondition(c Condition, vars bool) (cond, string, int, error) {
+func compileCondition(c Condition, vars bool) (cond, *condError) {
 	op, msg := parseOperator(c.Operator)
 	if msg != "" {
-		return cond{}, msg, -1, nil
+		return cond{}, &condError{msg: msg, value: -1, atOperator: true}
 	}
 	out := cond{op: op, key: compileKey(c.Key)}
 	switch out.key.name {
@@ -52,7 +52,7 @@ func compileCondition(c Condition, vars bool) (cond, string, int, error) {
 		out.clockKey = true
 	}
 	if len(c.Values) == 0 {
-		return cond{}, "must have at least one value", -1, nil
+		return cond{}, &condError{msg: "must have at least one value", value: -1}
 	}
 	for i, v := range c.Values {
 		var err error
@@ -92,10 +92,17 @@ func compileCondition(c Condition, vars bool) (cond, string, int, error) {
 			out.prefixes = append(out.prefixes, p)
 		}
 		if err != nil {
-			return cond{}, err.Error(), i, nil
+			return cond{}, &condError{msg: err.Error(), value: i}
 		}
 	}
-	return out, "", -1, nil
+	return out, nil
+}
+
+// condError locates a problem in a condition: the operator name, the key, or one value.
+type condError struct {
+	msg        string
+	value      int // index of the bad value, or -1
+	atOperator bool
 }
 
 func parseNumber(s string) (float64, error) {

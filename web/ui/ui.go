@@ -165,9 +165,12 @@ type pageData struct {
 	Continue                          string
 	// account page
 	Account *accountData
+	// WebAuthn is on (the issuer has a host name): pages offer keys and passkeys.
+	WebAuthn bool
 }
 
 func (u *UI) render(w http.ResponseWriter, status int, name string, data pageData) {
+	_, data.WebAuthn = u.d.MFA.Method(mfa.TypeWebAuthn)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := u.tpl.ExecuteTemplate(w, name, data); err != nil {
