@@ -194,7 +194,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 
 	admin := api.New(api.Deps{
 		Store: st, Keys: keyService{km: km, st: st}, Passwords: apiPasswords{dir: dir}, Clients: clients, Declare: reconciler,
-		Audit: rec, Now: now, Rand: rand.Reader, Log: log, MFA: mfaSvc,
+		Audit: rec, Now: now, Rand: rand.Reader, Log: log, MFA: mfaSvc, Regulator: reg, ClientIP: ips.From,
 	})
 	uiKey := sealer.Derive("web/csrf-and-tickets")
 	pages, err := ui.New(ui.Deps{

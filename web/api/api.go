@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis-id/portcullis/idp/apitoken"
 	"github.com/portcullis-id/portcullis/idp/audit"
 	"github.com/portcullis-id/portcullis/idp/declare"
+	"github.com/portcullis-id/portcullis/idp/regulate"
 	"github.com/portcullis-id/portcullis/store"
 	"github.com/portcullis-id/portcullis/web/httperr"
 )
@@ -78,6 +79,9 @@ type Deps struct {
 	Now       func() time.Time
 	Rand      io.Reader
 	Log       *slog.Logger
+	// Regulator and ClientIP, when set, throttle failed token authentications per address.
+	Regulator *regulate.Regulator
+	ClientIP  func(*http.Request) string
 }
 
 // API serves /admin/v1.
@@ -228,6 +232,20 @@ func (a *API) authenticate(r *http.Request, c *call) error {
 		return &httperr.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Msg: "an admin API token is required (Authorization: Bearer pct_...)"}
 	}
 	bad := &httperr.Error{Status: http.StatusUnauthorized, Code: "invalid_token", Msg: "the API token is unknown, revoked or expired"}
+	// Tokens carry 256 random bits, so guessing is hopeless; the throttle still keeps a
+	// scanner from using the API as an oracle at line rate, as for every credential.
+	var ipKey []regulate.Key
+	if a.d.Regulator != nil && a.d.ClientIP != nil {
+		ipKey = []regulate.Key{{Scope: "admin-token-ip", ID: a.d.ClientIP(r), Limits: tokenFailureLimits()}}
+		if err := a.d.Regulator.Check(ipKey...); err != nil {
+			return &httperr.Error{Status: http.StatusTooManyRequests, Code: "throttled", Msg: "too many failed admin API authentications from this address; try again later", Err: err}
+		}
+	}
+	defer func() {
+		if c.tok.ID == "" && ipKey != nil {
+			a.d.Regulator.Fail(ipKey...)
+		}
+	}()
 	scheme, cred, ok := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || apitoken.WellFormed(cred) != nil {
@@ -251,6 +269,11 @@ func (a *API) authenticate(r *http.Request, c *call) error {
 		return &httperr.Error{Status: http.StatusForbidden, Code: "forbidden", Msg: "the API token lacks the admin role"}
 	}
 	return nil
+}
+
+// tokenFailureLimits bounds failed bearer-token authentications per source address.
+func tokenFailureLimits() regulate.Limits {
+	return regulate.Limits{MaxFailures: 20, Window: time.Minute, Lockout: 5 * time.Minute}
 }
 
 // decodeJSON decodes one JSON value from the size-limited body, refusing unknown

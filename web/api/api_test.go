@@ -166,6 +166,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith lets a test adjust the dependencies before the API is built.
+func newEnvWith(t *testing.T, adjust func(*Deps)) *env {
+	t.Helper()
 	st, err := bolt.Open(context.Background(), filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +180,7 @@ func newEnv(t *testing.T) *env {
 	rec := &recorder{}
 	keys := &fakeKeys{keys: []KeyInfo{{ID: "k0", Algorithm: "RS256", State: store.KeyActive}}}
 	now := func() time.Time { return testNow }
-	a := New(Deps{
+	d := Deps{
 		Store:     st,
 		Keys:      keys,
 		Passwords: fakePasswords{st: st},
@@ -183,7 +189,11 @@ func newEnv(t *testing.T) *env {
 		Audit:     rec,
 		Now:       now,
 		Rand:      rand.Reader,
-	})
+	}
+	if adjust != nil {
+		adjust(&d)
+	}
+	a := New(d)
 	mux := http.NewServeMux()
 	a.Mount(mux)
 	srv := httptest.NewServer(mux)

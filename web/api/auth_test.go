@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-id/portcullis/idp/regulate"
 )
 
 func TestAuthRefusesMissingInvalidRevokedExpiredAndNonAdminTokens(t *testing.T) {
@@ -57,4 +59,18 @@ func TestRefusedChangeIsAuditedWithTheTokenAsActor(t *testing.T) {
 	if ev == nil || ev.Actor != "token:reader/"+id {
 		t.Fatalf("denied event = %+v", ev)
 	}
+}
+
+func TestFailedTokenAuthenticationsAreThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, func(d *Deps) {
+		d.Regulator = regulate.New(func() time.Time { return testNow })
+		d.ClientIP = func(*http.Request) string { return "192.0.2.9" }
+	})
+	bogus := "pct_" + strings.Repeat("A", 43)
+	for range 20 {
+		expect(t, e.do("GET", "/users", bogus, nil), http.StatusUnauthorized)
+	}
+	// Now even the right token is refused from that address, for a while.
+	expect(t, e.do("GET", "/users", e.admin, nil), http.StatusTooManyRequests)
 }
