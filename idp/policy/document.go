@@ -29,6 +29,14 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// phrase is the kind with its article, for messages: "an identity policy".
+func (k Kind) phrase() string {
+	if k == Identity {
+		return "an identity policy"
+	}
+	return "a " + k.String() + " policy"
+}
+
 func (k Kind) valid() bool { return k >= Identity && k <= Session }
 
 // Policy language versions. Only 2012-10-17 substitutes policy variables; under

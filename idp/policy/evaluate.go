@@ -329,9 +329,19 @@ func matchAccountPrincipal(list []string, p *Principal) bool {
 			return true
 		case p.Account != "" && v == p.Account:
 			return true
-		case p.Account != "" && strings.HasPrefix(v, "arn:") && strings.HasSuffix(v, ":iam::"+p.Account+":root"):
+		case p.Account != "" && isRootOf(v, p.Account):
 			return true
 		}
 	}
 	return false
+}
+
+// isRootOf reports whether v is "arn:<partition>:iam::<account>:root".
+func isRootOf(v, account string) bool {
+	rest, ok := strings.CutSuffix(v, ":root")
+	if !ok || !strings.HasPrefix(v, "arn:") {
+		return false
+	}
+	rest, ok = strings.CutSuffix(rest, account)
+	return ok && strings.HasSuffix(rest, ":iam::") && strings.Count(rest, ":") == 4
 }

@@ -44,10 +44,7 @@ func decodeTree(data []byte) (any, error) {
 func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: unexpected end of JSON", ErrInvalidPolicy)
-		}
-		return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalidPolicy, err)
+		return nil, syntaxError(err)
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
@@ -67,7 +64,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 			arr = append(arr, v)
 		}
 		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalidPolicy, err)
+			return nil, syntaxError(err)
 		}
 		return arr, nil
 	case '{':
@@ -75,7 +72,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
-				return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalidPolicy, err)
+				return nil, syntaxError(err)
 			}
 			k, ok := kt.(string)
 			if !ok {
@@ -92,9 +89,16 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 			obj.vals = append(obj.vals, v)
 		}
 		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalidPolicy, err)
+			return nil, syntaxError(err)
 		}
 		return obj, nil
 	}
 	return nil, fmt.Errorf("%w: malformed JSON: unexpected %v", ErrInvalidPolicy, d)
+}
+
+func syntaxError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: unexpected end of JSON", ErrInvalidPolicy)
+	}
+	return fmt.Errorf("%w: malformed JSON: %v", ErrInvalidPolicy, err)
 }

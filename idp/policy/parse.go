@@ -212,6 +212,9 @@ func decodePrincipal(v any, path string, p *problems) *PrincipalSet {
 				p.add(kp, "unknown principal type"+suggest(k, principalTypes)+"; use Portcullis, AWS, Federated or Service")
 			}
 		}
+		if ps.Portcullis == nil && ps.AWS == nil && ps.Federated == nil && ps.Service == nil {
+			return nil // every entry was malformed and has been reported
+		}
 		return ps
 	}
 	p.add(path, `must be "*" or an object such as {"Federated": "..."}`)

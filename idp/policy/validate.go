@@ -109,10 +109,10 @@ func (s *Statement) validate(p *problems, index int, path string, kind Kind, var
 	} else {
 		// Identity-side documents are attached to the principal they govern.
 		if hasP {
-			p.add(path+".Principal", "not allowed in a "+kind.String()+" policy")
+			p.add(path+".Principal", "not allowed in "+kind.phrase())
 		}
 		if hasNP {
-			p.add(path+".NotPrincipal", "not allowed in a "+kind.String()+" policy")
+			p.add(path+".NotPrincipal", "not allowed in "+kind.phrase())
 		}
 	}
 
@@ -188,7 +188,9 @@ func checkAction(v string) string {
 }
 
 // checkResource accepts "*" or an ARN pattern with six parts, counting only colons
-// outside policy variables (whose names contain colons themselves).
+// outside policy variables (whose names contain colons themselves). A pattern with fewer
+// parts is accepted when it ends in '*', which expands across the missing colons
+// (see the Resource comment in Compile).
 func checkResource(v string, vars bool) string {
 	if v == "*" {
 		return ""
@@ -199,7 +201,7 @@ func checkResource(v string, vars bool) string {
 	if _, err := compilePattern(v, vars, true, false); err != nil {
 		return err.Error()
 	}
-	if _, ok := splitArnParts(v, vars); !ok {
+	if _, ok := splitArnParts(v, vars); !ok && !strings.HasSuffix(v, "*") {
 		return `must be "*" or an ARN ("arn:partition:service:region:account:resource")`
 	}
 	return ""
