@@ -138,6 +138,66 @@ type AuditLog interface {
 	ListAudit(ctx context.Context, after uint64, limit int) ([]AuditEvent, error)
 }
 
+// Roles is the role aggregate.
+type Roles interface {
+	// CreateRole stores r with Version 1; an empty ID is filled with a random one.
+	// ErrAlreadyExists when the ID, the name (case-insensitive) or the ARN is taken;
+	// ErrNotFound when an attached managed policy or the boundary does not exist.
+	CreateRole(ctx context.Context, r Role) (Role, error)
+	GetRole(ctx context.Context, id string) (Role, error)
+	// GetRoleByName looks up by name, case-insensitively.
+	GetRoleByName(ctx context.Context, name string) (Role, error)
+	GetRoleByARN(ctx context.Context, arn string) (Role, error)
+	// ListRoles returns every role, sorted by name (case-insensitive).
+	ListRoles(ctx context.Context) ([]Role, error)
+	// UpdateRole is optimistic like UpdateUser, with CreateRole's uniqueness and
+	// reference checks.
+	UpdateRole(ctx context.Context, r Role) (Role, error)
+	DeleteRole(ctx context.Context, id string) error
+}
+
+// ManagedPolicies are named, versioned permission policies. At most MaxPolicyVersions
+// versions are kept; version numbers only grow.
+type ManagedPolicies interface {
+	// CreateManagedPolicy stores p with exactly one version (p.Versions[0].Document),
+	// numbered 1 and made the default. ErrAlreadyExists when the name is taken
+	// (case-insensitive).
+	CreateManagedPolicy(ctx context.Context, p ManagedPolicy) (ManagedPolicy, error)
+	// GetManagedPolicy looks up by name, case-insensitively.
+	GetManagedPolicy(ctx context.Context, name string) (ManagedPolicy, error)
+	// ListManagedPolicies returns every policy, sorted by name (case-insensitive).
+	ListManagedPolicies(ctx context.Context) ([]ManagedPolicy, error)
+	// UpdateManagedPolicy replaces Description and Source when p.Version matches (else
+	// ErrConflict); versions change only through the two methods below.
+	UpdateManagedPolicy(ctx context.Context, p ManagedPolicy) (ManagedPolicy, error)
+	// CreatePolicyVersion adds doc as the next version, made the default when
+	// setDefault. When MaxPolicyVersions are already kept, the oldest version that is not
+	// the default is dropped in the same write. ifVersion, when non-zero, must equal the
+	// policy's Version (else ErrConflict).
+	CreatePolicyVersion(ctx context.Context, name string, ifVersion int64, doc []byte, setDefault bool) (ManagedPolicy, error)
+	// SetDefaultPolicyVersion makes a kept version the default (a rollback is one call).
+	// ErrNotFound when the version is not kept; ifVersion as for CreatePolicyVersion.
+	SetDefaultPolicyVersion(ctx context.Context, name string, ifVersion int64, version int) (ManagedPolicy, error)
+	// DeleteManagedPolicy removes the policy with all its versions. While a role attaches
+	// it or uses it as permission boundary it fails with ErrConflict, naming the role.
+	DeleteManagedPolicy(ctx context.Context, name string) error
+}
+
+// RoleMappings are the rules that grant roles to users and upstream identities.
+type RoleMappings interface {
+	// CreateRoleMapping stores m with Version 1; an empty ID is filled with a random one.
+	// ErrAlreadyExists when the ID or the name (case-insensitive) is taken.
+	CreateRoleMapping(ctx context.Context, m RoleMapping) (RoleMapping, error)
+	GetRoleMapping(ctx context.Context, id string) (RoleMapping, error)
+	// GetRoleMappingByName looks up by name, case-insensitively.
+	GetRoleMappingByName(ctx context.Context, name string) (RoleMapping, error)
+	// ListRoleMappings returns every rule, sorted by name (case-insensitive).
+	ListRoleMappings(ctx context.Context) ([]RoleMapping, error)
+	// UpdateRoleMapping is optimistic like UpdateUser.
+	UpdateRoleMapping(ctx context.Context, m RoleMapping) (RoleMapping, error)
+	DeleteRoleMapping(ctx context.Context, id string) error
+}
+
 // Tx is every aggregate bound to one transaction.
 type Tx interface {
 	Users
@@ -152,6 +212,9 @@ type Tx interface {
 	Revocations
 	APITokens
 	AuditLog
+	Roles
+	ManagedPolicies
+	RoleMappings
 }
 
 // Store is a storage backend. Each method on the embedded interfaces is its own

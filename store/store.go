@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -249,4 +250,98 @@ type AuditEvent struct {
 	Details   map[string]string `json:"details,omitempty"`
 	PrevHash  []byte            `json:"prev_hash,omitempty"`
 	Hash      []byte            `json:"hash,omitempty"`
+}
+
+// Role session limits (IAM's MaxSessionDuration bounds).
+const (
+	MinRoleSessionDuration     = 15 * time.Minute
+	MaxRoleSessionDuration     = 12 * time.Hour
+	DefaultRoleSessionDuration = time.Hour
+)
+
+// MaxPolicyVersions is how many versions of a managed policy are kept, as in IAM.
+const MaxPolicyVersions = 5
+
+// Role is an assumable identity with a trust policy and permission policies.
+type Role struct {
+	ID string `json:"id"`
+	// ARN is arn:portcullis:iam::<account>:role<Path><Name>; unique.
+	ARN string `json:"arn"`
+	// Name is unique, compared case-insensitively (as IAM does).
+	Name        string `json:"name"`
+	Path        string `json:"path,omitempty"` // "/" or "/a/b/"
+	Description string `json:"description,omitempty"`
+	// TrustPolicy says who may assume the role (IAM JSON, stored compacted).
+	TrustPolicy json.RawMessage `json:"trust_policy,omitempty"`
+	// ManagedPolicies are names of attached ManagedPolicy records; each must exist.
+	ManagedPolicies []string                   `json:"managed_policies,omitempty"`
+	InlinePolicies  map[string]json.RawMessage `json:"inline_policies,omitempty"`
+	// PermissionBoundary names a ManagedPolicy that caps the role's permissions; optional.
+	PermissionBoundary string        `json:"permission_boundary,omitempty"`
+	MaxSessionDuration time.Duration `json:"max_session_duration,omitempty"`
+	RequireMFA         bool          `json:"require_mfa,omitempty"`
+	// Source is who manages the role: "" (an administrator) or "declarative".
+	Source string `json:"source,omitempty"`
+	Meta
+}
+
+// PolicyVersion is one immutable document of a managed policy.
+type PolicyVersion struct {
+	Version   int             `json:"version"`
+	Document  json.RawMessage `json:"document"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// ManagedPolicy is a named, versioned permission policy that roles attach. Name is its
+// key, unique case-insensitively; it cannot be renamed.
+type ManagedPolicy struct {
+	Name           string          `json:"name"`
+	Description    string          `json:"description,omitempty"`
+	DefaultVersion int             `json:"default_version"`
+	Versions       []PolicyVersion `json:"versions"` // ascending by Version
+	Source         string          `json:"source,omitempty"`
+	Meta
+}
+
+// Default returns the version in force.
+func (p ManagedPolicy) Default() (PolicyVersion, bool) {
+	for _, v := range p.Versions {
+		if v.Version == p.DefaultVersion {
+			return v, true
+		}
+	}
+	return PolicyVersion{}, false
+}
+
+// Role mapping sources with a special meaning; any other value is a connector id or a
+// SCIM client id.
+const (
+	MappingSourceLocal = "local"
+	MappingSourceAny   = "*"
+)
+
+// MappingMatch is what a RoleMapping looks for. Group and Claim may be combined; both
+// must then match.
+type MappingMatch struct {
+	// Group is a group name or a glob with * and ?, compared case-insensitively.
+	Group string `json:"group,omitempty"`
+	// Claim names an upstream claim; Value is a glob one of its values must match.
+	Claim string `json:"claim,omitempty"`
+	Value string `json:"value,omitempty"`
+}
+
+// RoleMapping grants roles to identities from a source that match a condition.
+type RoleMapping struct {
+	ID   string `json:"id"`
+	Name string `json:"name"` // unique, compared case-insensitively
+	// Source is "local", a connector id, a SCIM client id, or "*" for any.
+	Source      string       `json:"source"`
+	Match       MappingMatch `json:"match"`
+	RequireMFA  bool         `json:"require_mfa,omitempty"`
+	SourceCIDRs []string     `json:"source_cidrs,omitempty"`
+	Roles       []string     `json:"roles"` // role names
+	// ManagedBy is who manages the rule: "" (an administrator) or "declarative". (Source
+	// already names where the matched identities come from.)
+	ManagedBy string `json:"managed_by,omitempty"`
+	Meta
 }

@@ -6,19 +6,46 @@ import (
 	"io"
 	"time"
 
+	"github.com/portcullis-id/portcullis/idp/declare"
 	"github.com/portcullis-id/portcullis/idp/directory"
 	"github.com/portcullis-id/portcullis/idp/keys"
 	"github.com/portcullis-id/portcullis/idp/oidc"
+	"github.com/portcullis-id/portcullis/idp/policy"
+	"github.com/portcullis-id/portcullis/idp/roles"
 	"github.com/portcullis-id/portcullis/store"
 	"github.com/portcullis-id/portcullis/web/api"
 )
 
 // The adapters below connect packages that each declare the narrow interface they need.
 
-// dirUsers gives the provider user lookups and group names.
+// dirUsers gives the provider user lookups, group names and mapped roles.
 type dirUsers struct {
-	st  store.Users
+	st  store.Store
 	dir *directory.Directory
+}
+
+// RoleNames applies the role-mapping rules to the user as the directory knows them.
+// Rules that need a verified second factor or a source address do not apply here (the
+// caller has neither), so they grant nothing: they fail closed.
+func (u dirUsers) RoleNames(ctx context.Context, userID string) ([]string, error) {
+	usr, err := u.st.GetUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := u.dir.GroupNames(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := u.st.ListRoleMappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Users made by an administrator or a declarative file are both local accounts.
+	source := usr.Source
+	if source == "" || source == declare.SourceDeclarative {
+		source = store.MappingSourceLocal
+	}
+	return roles.RoleNames(roles.Evaluate(rules, roles.Input{Source: source, Groups: groups})), nil
 }
 
 func (u dirUsers) GetUser(ctx context.Context, id string) (store.User, error) {
@@ -81,4 +108,18 @@ func (p apiPasswords) SetPassword(ctx context.Context, userID, password string, 
 
 func (p apiPasswords) Deactivate(ctx context.Context, userID string) error {
 	return p.dir.Deactivate(ctx, userID)
+}
+
+// policyValidator checks role and managed-policy documents with the IAM policy parser,
+// so the admin API and declarative files refuse what the evaluator would refuse.
+type policyValidator struct{}
+
+func (policyValidator) ValidateIdentity(doc []byte) error {
+	_, err := policy.Parse(doc, policy.Identity)
+	return err
+}
+
+func (policyValidator) ValidateTrust(doc []byte) error {
+	_, err := policy.Parse(doc, policy.Trust)
+	return err
 }

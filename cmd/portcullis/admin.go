@@ -67,7 +67,10 @@ Users, groups and clients are addressed by name (user name, group name, client i
 		Args: cobra.NoArgs,
 	}
 	addConnFlags(cmd, o)
-	cmd.AddCommand(newAdminUsersCmd(o), newAdminGroupsCmd(o), newAdminClientsCmd(o), newAdminKeysCmd(o), newAdminTokensCmd(o), newAdminReportCmd(o))
+	users := newAdminUsersCmd(o)
+	users.AddCommand(newUserRolesCmd(o))
+	cmd.AddCommand(users, newAdminGroupsCmd(o), newAdminClientsCmd(o), newAdminKeysCmd(o), newAdminTokensCmd(o), newAdminReportCmd(o),
+		newAdminRolesCmd(o), newAdminPoliciesCmd(o), newAdminRoleMappingsCmd(o))
 	return cmd
 }
 

@@ -173,7 +173,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 
 	passwords := passwordAdapter{dir: dir}
 	clients := clientService{}
-	reconciler := declare.New(st, passwords, clients, rec, now, rand.Reader)
+	reconciler := declare.New(st, passwords, clients, rec, now, rand.Reader).WithPolicies(policyValidator{}, "")
 	if err := applyAtStart(ctx, reconciler, cfg.Apply, log); err != nil {
 		return err
 	}
@@ -195,6 +195,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	admin := api.New(api.Deps{
 		Store: st, Keys: keyService{km: km, st: st}, Passwords: apiPasswords{dir: dir}, Clients: clients, Declare: reconciler,
 		Audit: rec, Now: now, Rand: rand.Reader, Log: log, MFA: mfaSvc, Regulator: reg, ClientIP: ips.From,
+		Policies: policyValidator{},
 	})
 	uiKey := sealer.Derive("web/csrf-and-tickets")
 	pages, err := ui.New(ui.Deps{

@@ -18,6 +18,10 @@ type Document struct {
 	Users   []User   `yaml:"users"`
 	Groups  []Group  `yaml:"groups"`
 	Clients []Client `yaml:"clients"`
+	// Policies, Roles and RoleMappings are the IAM side (iam.go).
+	Policies     []Policy      `yaml:"policies"`
+	Roles        []Role        `yaml:"roles"`
+	RoleMappings []RoleMapping `yaml:"role_mappings"`
 
 	// Source names where the document came from (a file name) for error messages.
 	Source string `yaml:"-"`
@@ -167,7 +171,7 @@ func decodeDocument(root *yaml.Node, source string) (*Document, []error) {
 		return nil, nil // an empty document, e.g. only comments
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, []error{&Error{Source: source, Line: n.Line, Msg: "document must be a mapping with keys users, groups, clients"}}
+		return nil, []error{&Error{Source: source, Line: n.Line, Msg: "document must be a mapping with keys users, groups, clients, policies, roles, role_mappings"}}
 	}
 	doc := &Document{Source: source}
 	var errs []error
@@ -258,7 +262,8 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, viaAlias bool) 
 		}
 	}
 	switch {
-	case t == reflect.TypeFor[Duration]():
+	case t == reflect.TypeFor[Duration](), t == reflect.TypeFor[PolicyJSON]():
+		// Scalars, or (policies) keys of the IAM grammar, which idp/policy checks.
 	case t.Kind() == reflect.Pointer:
 		w.walk(n, t.Elem(), path, viaAlias)
 	case t.Kind() == reflect.Struct:

@@ -29,7 +29,8 @@ var errDryRun = errors.New("dry run")
 type Options struct {
 	// DryRun computes the plan and writes nothing.
 	DryRun bool
-	// Prune deletes declarative users, groups and clients absent from the documents.
+	// Prune deletes declarative users, groups, clients, policies, roles and role
+	// mappings absent from the documents.
 	Prune bool
 	// Actor is recorded in audit events ("token:ci/1a2b", "config").
 	Actor string
@@ -43,6 +44,9 @@ type Reconciler struct {
 	rec  audit.Recorder
 	now  func() time.Time
 	rand io.Reader
+	// pv and account are set by WithPolicies.
+	pv      PolicyValidator
+	account string
 }
 
 // New returns a Reconciler. now and rand are injected for tests.
@@ -61,7 +65,7 @@ func (r *Reconciler) Apply(ctx context.Context, docs []Document, opts Options) (
 	if actor == "" {
 		actor = SourceDeclarative
 	}
-	if err := Validate(docs, r.cl, r.pw); err != nil {
+	if err := r.validate(docs); err != nil {
 		r.rec.Record(ctx, audit.Event{Actor: actor, Action: "declare.apply", Outcome: audit.Failure, Reason: "validation failed"})
 		return Result{}, fmt.Errorf("validate declarations: %w", err)
 	}
@@ -141,7 +145,15 @@ func (a *applier) run(ctx context.Context, docs []Document) error {
 			}
 		}
 	}
+	kept, err := a.applyIAM(ctx, docs)
+	if err != nil {
+		return err
+	}
 	if a.opts.Prune {
+		// IAM first: a declarative role mapping may outlive nothing it names.
+		if err := a.pruneIAM(ctx, kept); err != nil {
+			return err
+		}
 		return a.prune(ctx, users, groups, clients)
 	}
 	return nil

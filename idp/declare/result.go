@@ -7,9 +7,12 @@ import (
 
 // Entity kinds.
 const (
-	KindUser   = "user"
-	KindGroup  = "group"
-	KindClient = "client"
+	KindUser        = "user"
+	KindGroup       = "group"
+	KindClient      = "client"
+	KindPolicy      = "policy"
+	KindRole        = "role"
+	KindRoleMapping = "role_mapping"
 )
 
 // Actions.

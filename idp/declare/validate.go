@@ -42,7 +42,18 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 
 // Validate checks docs as a whole and returns every problem at once, joined; each is an
 // *Error naming the source, line and key path.
+//
+// Policy documents are checked for their JSON shape only; a Reconciler with
+// WithPolicies also checks them against the IAM grammar.
 func Validate(docs []Document, clients ClientValidator, pw PasswordHasher) error {
+	return validateAll(docs, clients, pw, nil, "")
+}
+
+func (r *Reconciler) validate(docs []Document) error {
+	return validateAll(docs, r.cl, r.pw, r.pv, r.account)
+}
+
+func validateAll(docs []Document, clients ClientValidator, pw PasswordHasher, pv PolicyValidator, account string) error {
 	var errs []error
 	users := map[string]string{}     // lower user name -> where first declared
 	groups := map[string]string{}    // lower group name -> where
@@ -71,6 +82,7 @@ func Validate(docs []Document, clients ClientValidator, pw PasswordHasher) error
 			}
 		}
 	}
+	errs = append(errs, validateIAM(docs, pv, account)...)
 	return errors.Join(errs...)
 }
 

@@ -39,6 +39,7 @@ type accessClaims struct {
 	// do not, which is how the two are told apart.
 	GID    string   `json:"gid,omitempty"`
 	Groups []string `json:"groups,omitempty"`
+	Roles  []string `json:"roles,omitempty"`
 }
 
 // userToken reports whether the token was issued to a user (not client_credentials).

@@ -21,15 +21,17 @@ var knownGrantTypes = []string{
 // Scopes we know what to do with; clients may allow others for their own APIs.
 const (
 	scopeGroups = "groups"
+	// scopeRoles asks for the role names the mapping rules grant the user.
+	scopeRoles = "roles"
 )
 
 var supportedScopes = []string{
-	zoidc.ScopeOpenID, zoidc.ScopeProfile, zoidc.ScopeEmail, zoidc.ScopeOfflineAccess, scopeGroups,
+	zoidc.ScopeOpenID, zoidc.ScopeProfile, zoidc.ScopeEmail, zoidc.ScopeOfflineAccess, scopeGroups, scopeRoles,
 }
 
 var supportedClaims = []string{
 	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
-	"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "groups",
+	"at_hash", "c_hash", "sid", "name", "preferred_username", "email", "groups", "roles",
 }
 
 // opClient adapts store.Client to op.Client for one request.

@@ -56,7 +56,7 @@ func oauthErrorCode(err error) string {
 func TestCodeFlowWithPKCEIssuesVerifiableTokens(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.rp("web", webRedirect, "profile", "email", "groups")
+	r := e.rp("web", webRedirect, "profile", "email", "groups", "roles")
 	tok, idt := r.login("n-0S6_WzA2Mj")
 
 	if idt.Nonce != "n-0S6_WzA2Mj" {
@@ -74,6 +74,7 @@ func TestCodeFlowWithPKCEIssuesVerifiableTokens(t *testing.T) {
 		ACR      string   `json:"acr"`
 		SID      string   `json:"sid"`
 		Groups   []string `json:"groups"`
+		Roles    []string `json:"roles"`
 		Email    string   `json:"email"`
 	}
 	if err := idt.Claims(&claims); err != nil {
@@ -90,6 +91,9 @@ func TestCodeFlowWithPKCEIssuesVerifiableTokens(t *testing.T) {
 	}
 	if !slices.Equal(claims.Groups, []string{"admins"}) {
 		t.Errorf("groups %v", claims.Groups)
+	}
+	if !slices.Equal(claims.Roles, []string{"auditor"}) {
+		t.Errorf("roles claim %v", claims.Roles)
 	}
 
 	// RFC 9068: the access token is an at+jwt with the profile's claims.

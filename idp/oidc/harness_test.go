@@ -66,6 +66,15 @@ func (u users) GroupNames(ctx context.Context, id string) ([]string, error) {
 	return names, nil
 }
 
+// RoleNames stands in for the mapping rules: the user's built-in roles.
+func (u users) RoleNames(ctx context.Context, id string) ([]string, error) {
+	usr, err := u.st.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return usr.Roles, nil
+}
+
 // auditLog records events for assertions.
 type auditLog struct {
 	mu     sync.Mutex
@@ -190,7 +199,7 @@ func newEnvWith(t testing.TB, o envOpts) *env {
 	t.Cleanup(e.srv.Close)
 
 	e.user, err = st.CreateUser(ctx, store.User{UserName: "alice", DisplayName: "Alice Example",
-		Emails: []string{"alice@example.com"}, Active: true})
+		Emails: []string{"alice@example.com"}, Active: true, Roles: []string{"auditor"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +210,7 @@ func newEnvWith(t testing.TB, o envOpts) *env {
 	if err := st.AddMember(ctx, g.ID, e.user.ID); err != nil {
 		t.Fatal(err)
 	}
-	userScopes := []string{"profile", "email", "offline_access", "groups"}
+	userScopes := []string{"profile", "email", "offline_access", "groups", "roles"}
 	e.addClient(store.Client{ID: "web", RedirectURIs: []string{webRedirect},
 		PostLogoutRedirectURIs: []string{logoutRedirect},
 		GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: userScopes}, 1)

@@ -55,6 +55,8 @@ type Config struct {
 type Users interface {
 	GetUser(ctx context.Context, id string) (store.User, error)
 	GroupNames(ctx context.Context, userID string) ([]string, error)
+	// RoleNames are the roles granted to the user (the `roles` claim).
+	RoleNames(ctx context.Context, userID string) ([]string, error)
 }
 
 // Deps are the provider's collaborators.

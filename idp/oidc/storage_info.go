@@ -115,6 +115,13 @@ func (s *storage) fillUserinfo(ctx context.Context, info *zoidc.UserInfo, u stor
 		}
 		info.AppendClaims("groups", nonNil(groups))
 	}
+	if slices.Contains(scopes, scopeRoles) {
+		roles, err := s.p.users.RoleNames(ctx, u.ID)
+		if err != nil {
+			return s.serverError(ctx, "load roles", err)
+		}
+		info.AppendClaims("roles", nonNil(roles))
+	}
 	return nil
 }
 

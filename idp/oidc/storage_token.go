@@ -120,6 +120,11 @@ func (s *storage) accessClaims(ctx context.Context, g grant, c store.Client) (ac
 				return accessClaims{}, time.Time{}, s.serverError(ctx, "load groups", err)
 			}
 		}
+		if slices.Contains(g.scopes, scopeRoles) {
+			if claims.Roles, err = s.p.users.RoleNames(ctx, g.userID); err != nil {
+				return accessClaims{}, time.Time{}, s.serverError(ctx, "load roles", err)
+			}
+		}
 	}
 	return claims, exp, nil
 }

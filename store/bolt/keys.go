@@ -35,6 +35,12 @@ const (
 	bAPITokens        = "api_tokens"            // id -> token
 	bAPITokenByDigest = "api_tokens_by_digest"  // digest -> id
 	bAudit            = "audit"                 // big-endian seq -> event
+	bRoles            = "roles"                 // role id -> role
+	bRolesByName      = "roles_by_name"         // lower(name) -> role id
+	bRolesByARN       = "roles_by_arn"          // arn -> role id
+	bPolicies         = "managed_policies"      // lower(name) -> policy with its versions
+	bMappings         = "role_mappings"         // id -> role mapping
+	bMappingsByName   = "role_mappings_by_name" // lower(name) -> mapping id
 
 	metaSchemaVersion = "schema_version"
 )
@@ -46,6 +52,7 @@ func allBuckets() []string {
 		bClients, bAuthRequests, bAuthCodes, bCodesByRequest, bRefreshTokens,
 		bRefreshByFamily, bRefreshByUser, bSessions, bSessionsByUser, bSigningKeys,
 		bRevocations, bAPITokens, bAPITokenByDigest, bAudit,
+		bRoles, bRolesByName, bRolesByARN, bPolicies, bMappings, bMappingsByName,
 	}
 }
 

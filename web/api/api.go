@@ -79,6 +79,11 @@ type Deps struct {
 	Now       func() time.Time
 	Rand      io.Reader
 	Log       *slog.Logger
+	// Policies checks role and managed-policy documents; without it only their JSON
+	// shape is checked.
+	Policies PolicyValidator
+	// Account is the account id in new role ARNs (default roles.DefaultAccount).
+	Account string
 	// Regulator and ClientIP, when set, throttle failed token authentications per address.
 	Regulator *regulate.Regulator
 	ClientIP  func(*http.Request) string
@@ -120,6 +125,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.mountApply(mux)
 	a.mountMFA(mux)
 	a.mountReports(mux)
+	a.mountRoles(mux)
+	a.mountPolicies(mux)
+	a.mountRoleMappings(mux)
 }
 
 // call is the per-request state a handler shares with the route wrapper.
