@@ -144,7 +144,7 @@ func (s *testServer) fixture(t *testing.T, redirect string) (clientID, secret st
 		"id": "webapp", "name": "Web App", "redirect_uris": []string{redirect},
 		"post_logout_redirect_uris": []string{redirect + "/bye"},
 		"grant_types":               []string{"authorization_code", "refresh_token", "client_credentials"},
-		"scopes":                    []string{"openid", "profile", "email", "groups", "offline_access"},
+		"scopes":                    []string{"openid", "profile", "email", "groups", "roles", "offline_access"},
 	}, http.StatusCreated)
 	sec, _ := c["client_secret"].(string)
 	if sec == "" {
@@ -273,8 +273,17 @@ func TestEndToEndBrowserSignInWithRelyingParty(t *testing.T) {
 	s := startServer(t, "")
 	const redirect = "http://127.0.0.1:9/callback"
 	id, secret := s.fixture(t, redirect)
+	// A role granted to the engineering group by a mapping rule: the roles claim.
+	s.admin(t, "POST", "/roles", map[string]any{
+		"name": "developer",
+		"trust_policy": json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Portcullis":["arn:portcullis:iam::000000000000:root"]},"Action":"sts:AssumeRole"}]}`),
+	}, http.StatusCreated)
+	s.admin(t, "POST", "/role-mappings", map[string]any{
+		"name": "engineers-are-developers", "source": "local", "match": map[string]string{"group": "engineering"}, "roles": []string{"developer"},
+	}, http.StatusCreated)
 	ctx := context.Background()
 	r := newRP(t, ctx, s.issuer, id, secret, redirect)
+	r.cfg.Scopes = append(r.cfg.Scopes, "roles")
 	var disc struct {
 		ACR []string `json:"acr_values_supported"`
 	}
@@ -327,9 +336,13 @@ func TestEndToEndBrowserSignInWithRelyingParty(t *testing.T) {
 		AuthTime int64    `json:"auth_time"`
 		AMR      []string `json:"amr"`
 		Groups   []string `json:"groups"`
+		Roles    []string `json:"roles"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		t.Fatal(err)
+	}
+	if len(claims.Roles) != 1 || claims.Roles[0] != "developer" {
+		t.Fatalf("roles claim: %v", claims.Roles)
 	}
 	if claims.AuthTime == 0 || len(claims.AMR) == 0 || claims.AMR[0] != "pwd" {
 		t.Fatalf("auth_time/amr: %+v", claims)
