@@ -275,7 +275,7 @@ func TestEndToEndBrowserSignInWithRelyingParty(t *testing.T) {
 	id, secret := s.fixture(t, redirect)
 	// A role granted to the engineering group by a mapping rule: the roles claim.
 	s.admin(t, "POST", "/roles", map[string]any{
-		"name": "developer",
+		"name":         "developer",
 		"trust_policy": json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Portcullis":["arn:portcullis:iam::000000000000:root"]},"Action":"sts:AssumeRole"}]}`),
 	}, http.StatusCreated)
 	s.admin(t, "POST", "/role-mappings", map[string]any{
