@@ -274,9 +274,23 @@ func (a *API) authenticate(r *http.Request, c *call) error {
 		return bad
 	}
 	if !apitoken.HasRole(tok, AdminRole) {
-		return &httperr.Error{Status: http.StatusForbidden, Code: "forbidden", Msg: "the API token lacks the admin role"}
+		return errNotAdmin
 	}
 	return nil
+}
+
+var errNotAdmin = &httperr.Error{Status: http.StatusForbidden, Code: "forbidden", Msg: "the API token lacks the admin role"}
+
+// Authenticate identifies the bearer token of r for the other HTTP groups that accept
+// admin API tokens (the decision point): the actor for the audit trail and the token's
+// roles, each caller checking the role it needs. Failures are *httperr.Error values,
+// throttled like the admin API's own.
+func (a *API) Authenticate(r *http.Request) (actor string, roles []string, err error) {
+	c := &call{actor: "anonymous"}
+	if err := a.authenticate(r, c); err != nil && err != errNotAdmin {
+		return c.actor, nil, err
+	}
+	return c.actor, c.tok.Roles, nil
 }
 
 // tokenFailureLimits bounds failed bearer-token authentications per source address.

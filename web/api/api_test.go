@@ -162,6 +162,7 @@ type env struct {
 	keys  *fakeKeys
 	admin string // plain admin token
 	tokID string
+	api   *API
 }
 
 func newEnv(t *testing.T) *env {
@@ -198,7 +199,7 @@ func newEnvWith(t *testing.T, adjust func(*Deps)) *env {
 	a.Mount(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, st: st, srv: srv, rec: rec, keys: keys}
+	e := &env{t: t, st: st, srv: srv, rec: rec, keys: keys, api: a}
 	e.admin, e.tokID = e.mintToken("ops", []string{"admin"}, testNow.Add(time.Hour), false)
 	return e
 }

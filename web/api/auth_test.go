@@ -74,3 +74,28 @@ func TestFailedTokenAuthenticationsAreThrottledPerAddress(t *testing.T) {
 	// Now even the right token is refused from that address, for a while.
 	expect(t, e.do("GET", "/users", e.admin, nil), http.StatusTooManyRequests)
 }
+
+func TestAuthenticateForOtherGroupsReturnsTheTokenRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pdp, _ := e.mintToken("svc", []string{"pdp"}, testNow.Add(time.Hour), false)
+	req := func(tok string) *http.Request {
+		r, _ := http.NewRequest("POST", "/authz/v1/check", nil)
+		if tok != "" {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		return r
+	}
+	actor, roles, err := e.api.Authenticate(req(pdp))
+	if err != nil || !strings.HasPrefix(actor, "token:svc/") || len(roles) != 1 || roles[0] != "pdp" {
+		t.Fatalf("pdp token: %q %v %v", actor, roles, err)
+	}
+	if _, roles, err := e.api.Authenticate(req(e.admin)); err != nil || roles[0] != "admin" {
+		t.Fatalf("admin token: %v %v", roles, err)
+	}
+	for _, bad := range []string{"", "pct_" + strings.Repeat("B", 43)} {
+		if _, _, err := e.api.Authenticate(req(bad)); err == nil {
+			t.Fatalf("token %q accepted", bad)
+		}
+	}
+}
