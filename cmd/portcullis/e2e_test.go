@@ -747,3 +747,72 @@ func TestKeyRotationKeepsIssuedTokensVerifiable(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionPointExplainsAllowAndDeny creates a managed policy and a role through the
+// admin API, then asks the decision point and the simulator: each answer names the
+// deciding statement, and a pdp-only token may check but not simulate.
+func TestDecisionPointExplainsAllowAndDeny(t *testing.T) {
+	s := startServer(t, "")
+	s.admin(t, "POST", "/policies", map[string]any{
+		"name": "reports-read",
+		"document": json.RawMessage(`{"Version":"2012-10-17","Statement":[
+			{"Sid":"ReadReports","Effect":"Allow","Action":"reports:Get*","Resource":"arn:portcullis:reports:::report/*"},
+			{"Sid":"NeverSecret","Effect":"Deny","Action":"reports:*","Resource":"arn:portcullis:reports:::report/secret-*"}]}`),
+	}, http.StatusCreated)
+	s.admin(t, "POST", "/roles", map[string]any{
+		"name":             "reader",
+		"trust_policy":     json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Portcullis":["arn:portcullis:iam::000000000000:root"]},"Action":"sts:AssumeRole"}]}`),
+		"managed_policies": []string{"reports-read"},
+	}, http.StatusCreated)
+
+	check := func(token, resource string, want int) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(map[string]any{"role": "reader", "action": "reports:GetReport", "resource": resource})
+		req, _ := http.NewRequest("POST", s.issuer+"/authz/v1/check", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("check %s: %d %s", resource, resp.StatusCode, body)
+		}
+		out := map[string]any{}
+		_ = json.Unmarshal(body, &out)
+		return out
+	}
+	sid := func(m map[string]any) string {
+		d, _ := m["deciding"].([]any)
+		if len(d) == 0 {
+			return ""
+		}
+		first, _ := d[0].(map[string]any)
+		s, _ := first["sid"].(string)
+		return s
+	}
+	if got := check(s.token, "arn:portcullis:reports:::report/q3", http.StatusOK); got["decision"] != "allow" || sid(got) != "ReadReports" {
+		t.Fatalf("allow: %v", got)
+	}
+	if got := check(s.token, "arn:portcullis:reports:::report/secret-plan", http.StatusOK); got["decision"] != "deny" || got["explicit"] != true || sid(got) != "NeverSecret" {
+		t.Fatalf("explicit deny: %v", got)
+	}
+	tok := s.admin(t, "POST", "/tokens", map[string]any{"name": "svc", "roles": []string{"pdp"}}, http.StatusCreated)
+	pdpToken, _ := tok["token"].(string)
+	if got := check(pdpToken, "arn:portcullis:reports:::report/q3", http.StatusOK); got["decision"] != "allow" {
+		t.Fatalf("pdp token check: %v", got)
+	}
+	sim := s.admin(t, "POST", "/policy/simulate", map[string]any{
+		"role": "reader", "actions": []string{"reports:GetReport", "reports:DeleteReport"}, "resources": []string{"arn:portcullis:reports:::report/q3"},
+	}, http.StatusOK)
+	results, _ := sim["results"].([]any)
+	if len(results) != 2 {
+		t.Fatalf("simulate: %v", sim)
+	}
+	del, _ := results[1].(map[string]any)
+	if del["decision"] != "deny" || del["missing_layer"] != "identity" {
+		t.Fatalf("implicit deny not explained: %v", del)
+	}
+}

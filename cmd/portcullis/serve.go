@@ -19,11 +19,13 @@ import (
 	"github.com/portcullis-id/portcullis/configs"
 	"github.com/portcullis-id/portcullis/idp/apitoken"
 	"github.com/portcullis-id/portcullis/idp/audit"
+	"github.com/portcullis-id/portcullis/idp/authz"
 	"github.com/portcullis-id/portcullis/idp/declare"
 	"github.com/portcullis-id/portcullis/idp/directory"
 	"github.com/portcullis-id/portcullis/idp/keys"
 	"github.com/portcullis-id/portcullis/idp/login"
 	"github.com/portcullis-id/portcullis/idp/oidc"
+	"github.com/portcullis-id/portcullis/idp/policy"
 	"github.com/portcullis-id/portcullis/idp/regulate"
 	"github.com/portcullis-id/portcullis/idp/seal"
 	"github.com/portcullis-id/portcullis/mfa"
@@ -34,6 +36,7 @@ import (
 	"github.com/portcullis-id/portcullis/store/bolt"
 	"github.com/portcullis-id/portcullis/web"
 	"github.com/portcullis-id/portcullis/web/api"
+	webauthz "github.com/portcullis-id/portcullis/web/authz"
 	"github.com/portcullis-id/portcullis/web/clientip"
 	"github.com/portcullis-id/portcullis/web/ui"
 )
@@ -187,7 +190,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	if err != nil {
 		return err
 	}
-	policy := login.Policy{
+	mfaPolicy := login.Policy{
 		Required: cfg.MFA.Required, Groups: cfg.MFA.RequiredGroups, Roles: cfg.MFA.RequiredRoles,
 		StepUpMaxAge: cfg.MFA.StepUpMaxAge.Duration(),
 	}
@@ -199,14 +202,16 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	})
 	uiKey := sealer.Derive("web/csrf-and-tickets")
 	pages, err := ui.New(ui.Deps{
-		Provider: op, Auth: dir, MFA: mfaSvc, Recovery: recoveryCodes, Policy: policy, Groups: dir.GroupNames, Users: st,
+		Provider: op, Auth: dir, MFA: mfaSvc, Recovery: recoveryCodes, Policy: mfaPolicy, Groups: dir.GroupNames, Users: st,
 		Sessions: sessions, ClientIP: ips.From, Key: uiKey[:],
 		Secure: cfg.IsHTTPS(), Now: now, Log: log, Audit: rec, OnLogin: metrics.Login,
 	})
 	if err != nil {
 		return fmt.Errorf("login pages: %w", err)
 	}
-	groups := []web.Mounter{pages, admin}
+	pdp := authz.New(st, policy.NewEvaluator(policy.Options{Now: now}))
+	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now})
+	groups := []web.Mounter{pages, admin, decisions}
 	if o.Pprof {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 			return errors.New("--pprof: only allowed when listening on a loopback address")

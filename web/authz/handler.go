@@ -1,0 +1,421 @@
+package authz
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-id/portcullis/idp/audit"
+	"github.com/portcullis-id/portcullis/idp/authz"
+	"github.com/portcullis-id/portcullis/idp/policy"
+	"github.com/portcullis-id/portcullis/web/httperr"
+)
+
+// Routes.
+const (
+	CheckPath    = "/authz/v1/check"
+	SimulatePath = "/admin/v1/policy/simulate"
+)
+
+// Caller roles. A service that only asks for decisions gets a token with RolePDP, which
+// opens the check endpoint and nothing else; simulation reveals every policy's content
+// by probing, so it stays with administrators.
+const (
+	RoleAdmin = "admin"
+	RolePDP   = "pdp"
+)
+
+// Audit actions and the outcomes of a check. A check's outcome is its decision, so the
+// trail answers "what was denied" without reading details; refused calls use the audit
+// package's failure and denied outcomes.
+const (
+	ActionCheck    = "authz.check"
+	ActionSimulate = "policy.simulate"
+	OutcomeAllow   = "allow"
+	OutcomeDeny    = "deny"
+)
+
+// maxBody bounds request bodies. Simulation bodies carry whole policies; 64 KiB holds
+// several at IAM's own size limits.
+const maxBody = 64 << 10
+
+// Deps are what the handlers need. PDP and Authenticate are required; Audit, Log and
+// Now default to discarding, discarding and time.Now.
+type Deps struct {
+	PDP *authz.PDP
+	// Authenticate identifies the caller and its roles. A non-nil err is written to the
+	// client as is (an *httperr.Error, typically 401); actor, when not empty, is still
+	// used in the audit event of the refusal.
+	Authenticate func(r *http.Request) (actor string, roles []string, err error)
+	Audit        audit.Recorder
+	Log          *slog.Logger
+	// Now supplies aws:CurrentTime and aws:EpochTime when the request context lacks
+	// them, read once per request.
+	Now func() time.Time
+}
+
+// Handler serves the PDP endpoints.
+type Handler struct {
+	d Deps
+}
+
+// New returns the handler. It panics when PDP or Authenticate is missing, which is a
+// wiring bug.
+func New(d Deps) *Handler {
+	if d.PDP == nil || d.Authenticate == nil {
+		panic("authz.New: PDP and Authenticate are required")
+	}
+	if d.Audit == nil {
+		d.Audit = audit.Discard{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{d: d}
+}
+
+// Mount registers the routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.Handle("POST "+CheckPath, h.route(ActionCheck, []string{RoleAdmin, RolePDP}, h.check))
+	mux.Handle("POST "+SimulatePath, h.route(ActionSimulate, []string{RoleAdmin}, h.simulate))
+}
+
+// call is what a handler tells the route wrapper for the audit event.
+type call struct {
+	actor   string
+	target  string
+	outcome string
+	details map[string]string
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// route authenticates, requires one of roles, runs fn, renders its error and audits.
+func (h *Handler) route(action string, roles []string, fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{actor: "anonymous"}
+		actor, have, err := h.d.Authenticate(r)
+		if actor != "" {
+			c.actor = actor
+		}
+		if err == nil && !slices.ContainsFunc(roles, func(want string) bool { return slices.Contains(have, want) }) {
+			err = &httperr.Error{Status: http.StatusForbidden, Code: "forbidden", Msg: "the caller lacks the " + strings.Join(roles, " or ") + " role"}
+		}
+		if err == nil {
+			err = fn(w, r, c)
+		}
+		status := http.StatusOK
+		if err != nil {
+			err = httpError(err)
+			status = statusOf(err)
+			if status == http.StatusUnauthorized {
+				// RFC 6750 §3: a 401 names the scheme, and the error when a token was bad.
+				v := `Bearer realm="portcullis-admin"`
+				var he *httperr.Error
+				if errors.As(err, &he) && he.Code == "invalid_token" {
+					v += `, error="invalid_token"`
+				}
+				w.Header().Set("WWW-Authenticate", v)
+			}
+			httperr.WriteJSON(w, r, h.d.Log, err)
+		}
+		if status == http.StatusUnauthorized && r.Header.Get("Authorization") == "" {
+			// A request without credentials is not worth an audit write; a wrong one is.
+			return
+		}
+		h.record(r, c, action, status, err)
+	})
+}
+
+func (h *Handler) record(r *http.Request, c *call, action string, status int, err error) {
+	e := audit.Event{Actor: c.actor, Action: action, Target: c.target, Outcome: c.outcome, SourceIP: sourceIP(r), Details: c.details}
+	if err != nil {
+		e.Outcome = audit.Failure
+		if status == http.StatusUnauthorized || status == http.StatusForbidden {
+			e.Outcome = audit.Denied
+		}
+		e.Reason = clientMessage(err)
+	}
+	h.d.Audit.Record(r.Context(), e)
+}
+
+// checkBody is the body of POST /authz/v1/check.
+type checkBody struct {
+	Role     string              `json:"role"`
+	Action   string              `json:"action"`
+	Resource string              `json:"resource"`
+	Context  map[string][]string `json:"context"`
+}
+
+// decisionJSON is one decision as the API renders it.
+type decisionJSON struct {
+	Action       string                `json:"action"`
+	Resource     string                `json:"resource"`
+	Decision     string                `json:"decision"` // "allow" or "deny"
+	Explicit     bool                  `json:"explicit"`
+	Deciding     []policy.StatementRef `json:"deciding"`
+	Reason       string                `json:"reason"`
+	MissingLayer string                `json:"missing_layer,omitempty"`
+}
+
+type checkResponse struct {
+	Role string `json:"role"` // the role's ARN
+	decisionJSON
+}
+
+type simulateResponse struct {
+	Role    string         `json:"role,omitempty"` // the role's ARN; absent for raw policies
+	Results []decisionJSON `json:"results"`
+}
+
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
+	var b checkBody
+	if err := decodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	c.target = roleTarget(b.Role)
+	if b.Role == "" {
+		// Checked here rather than by the PDP, whose message offers raw policies: this
+		// endpoint decides for stored roles only.
+		return httperr.BadField("role", "required: the name or ARN of the role the caller acts as")
+	}
+	res, err := h.d.PDP.Check(r.Context(), authz.CheckRequest{
+		Role: b.Role, Action: b.Action, Resource: b.Resource, Context: h.withClock(b.Context),
+	})
+	if err != nil {
+		return err
+	}
+	c.target = roleTarget(res.Role)
+	c.outcome = OutcomeDeny
+	if res.Decision.Effect == policy.Allow {
+		c.outcome = OutcomeAllow
+	}
+	c.details = map[string]string{"action": res.Action, "resource": res.Resource, "reason": res.Decision.Reason}
+	if len(res.Decision.Deciding) > 0 {
+		c.details["deciding"] = joinRefs(res.Decision.Deciding)
+	}
+	if res.Decision.MissingLayer != "" {
+		c.details["missing_layer"] = res.Decision.MissingLayer
+	}
+	writeJSON(w, checkResponse{Role: res.Role, decisionJSON: render(res)})
+	return nil
+}
+
+// simulateBody is the body of POST /admin/v1/policy/simulate.
+type simulateBody struct {
+	Role          string              `json:"role"`
+	Policies      []json.RawMessage   `json:"policies"`
+	Boundary      json.RawMessage     `json:"boundary"`
+	SessionPolicy json.RawMessage     `json:"session_policy"`
+	Actions       []string            `json:"actions"`
+	Resources     []string            `json:"resources"`
+	Context       map[string][]string `json:"context"`
+}
+
+func (h *Handler) simulate(w http.ResponseWriter, r *http.Request, c *call) error {
+	var b simulateBody
+	if err := decodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	c.target = roleTarget(b.Role)
+	results, err := h.d.PDP.Simulate(r.Context(), authz.SimulateRequest{
+		Role: b.Role, Policies: b.Policies, Boundary: b.Boundary, SessionPolicy: b.SessionPolicy,
+		Actions: b.Actions, Resources: b.Resources, Context: h.withClock(b.Context),
+	})
+	if err != nil {
+		return err
+	}
+	// A simulation is not an access decision: its outcome is that it ran, and the
+	// counts say what it found. Recording "deny" here would mix what-if answers into
+	// the trail of real denials.
+	c.outcome = audit.Success
+	resp := simulateResponse{Results: make([]decisionJSON, len(results))}
+	allowed := 0
+	for i, res := range results {
+		resp.Results[i] = render(res)
+		if res.Decision.Effect == policy.Allow {
+			allowed++
+		}
+	}
+	if len(results) > 0 {
+		resp.Role = results[0].Role
+		c.target = roleTarget(resp.Role)
+	}
+	c.details = map[string]string{
+		"pairs":   strconv.Itoa(len(results)),
+		"allowed": strconv.Itoa(allowed),
+		"denied":  strconv.Itoa(len(results) - allowed),
+	}
+	if len(b.Policies) > 0 {
+		c.details["policies"] = strconv.Itoa(len(b.Policies))
+	}
+	writeJSON(w, resp)
+	return nil
+}
+
+func render(res authz.Result) decisionJSON {
+	d := res.Decision
+	out := decisionJSON{
+		Action: res.Action, Resource: res.Resource, Decision: OutcomeDeny, Explicit: d.Explicit,
+		Deciding: d.Deciding, Reason: d.Reason, MissingLayer: d.MissingLayer,
+	}
+	if d.Effect == policy.Allow {
+		out.Decision = OutcomeAllow
+	}
+	if out.Deciding == nil {
+		out.Deciding = []policy.StatementRef{} // clients iterate; never null
+	}
+	return out
+}
+
+// withClock returns the request context with aws:CurrentTime and aws:EpochTime set
+// when the caller did not give them. IAM always supplies both; reading the clock once
+// also keeps every pair of a simulation at the same instant.
+func (h *Handler) withClock(in map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(in)+2)
+	for k, v := range in {
+		out[k] = v
+	}
+	now := h.d.Now().UTC()
+	if len(policy.Context(out).Get("aws:CurrentTime")) == 0 {
+		out["aws:currenttime"] = []string{now.Format(time.RFC3339)}
+	}
+	if len(policy.Context(out).Get("aws:EpochTime")) == 0 {
+		out["aws:epochtime"] = []string{strconv.FormatInt(now.Unix(), 10)}
+	}
+	return out
+}
+
+func roleTarget(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	return "role:" + ref
+}
+
+func joinRefs(refs []policy.StatementRef) string {
+	s := make([]string, len(refs))
+	for i, r := range refs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// httpError maps PDP errors to HTTP ones; anything unexpected is a 500 whose cause only
+// the log sees (a role whose attached policy is missing is a store inconsistency, not
+// the caller's mistake).
+func httpError(err error) error {
+	var he *httperr.Error
+	var multi *httperr.Multi
+	switch {
+	case errors.As(err, &he), errors.As(err, &multi):
+		return err
+	case errors.Is(err, authz.ErrInvalidRequest):
+		ps := authz.Problems(err)
+		issues := make([]httperr.FieldIssue, len(ps))
+		for i, p := range ps {
+			issues[i] = httperr.FieldIssue{Field: p.Field, Message: p.Msg}
+		}
+		return &httperr.Multi{Issues: issues}
+	case errors.Is(err, authz.ErrUnknownRole):
+		return &httperr.Error{Status: http.StatusNotFound, Code: "not_found", Field: "role", Msg: "role not found", Err: err}
+	}
+	return httperr.Internal(fmt.Errorf("authorization decision: %w", err))
+}
+
+func statusOf(err error) int {
+	var he *httperr.Error
+	var multi *httperr.Multi
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &multi):
+		return http.StatusBadRequest
+	case errors.As(err, &he):
+		return he.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// clientMessage is the client-safe text of err, for audit reasons.
+func clientMessage(err error) string {
+	var he *httperr.Error
+	var multi *httperr.Multi
+	switch {
+	case errors.As(err, &multi):
+		return multi.Error()
+	case errors.As(err, &he):
+		if he.Field != "" {
+			return he.Field + ": " + he.Msg
+		}
+		return he.Msg
+	}
+	return "internal error"
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// decodeJSON decodes exactly one JSON object from the size-limited body, refusing
+// unknown fields by name: a misspelt "resouce" must not turn into a check on "".
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "the body must hold exactly one JSON object"}
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.As(err, &big):
+		return &httperr.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("the body exceeds %d bytes", big.Limit), Err: err}
+	case errors.Is(err, io.EOF):
+		return &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "the body is empty; a JSON object is expected"}
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "the body is not valid JSON", Err: err}
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "a JSON object is expected", Err: err}
+		}
+		return &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_field", Field: typ.Field, Msg: "has the wrong JSON type (" + typ.Value + ")", Err: err}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		return httperr.BadField(name, "unknown field")
+	}
+	return &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "the body could not be decoded", Err: err}
+}
+
+// writeJSON writes a 200 with v. Decisions depend on policies that change at any time:
+// nothing may cache them. A failed write means the client has gone; the status line is
+// already sent, so there is nobody left to tell.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}
