@@ -24,10 +24,11 @@ type dirUsers struct {
 	dir *directory.Directory
 }
 
-// RoleNames applies the role-mapping rules to the user as the directory knows them.
-// Rules that need a verified second factor or a source address do not apply here (the
-// caller has neither), so they grant nothing: they fail closed.
-func (u dirUsers) RoleNames(ctx context.Context, userID string) ([]string, error) {
+// RoleNames applies the role-mapping rules to the user as the directory knows them and
+// to whether the sign-in proved a second factor. Rules that need a source address do not
+// apply at token time (the code is redeemed by the client, not the browser), so they
+// grant nothing here: they fail closed.
+func (u dirUsers) RoleNames(ctx context.Context, userID string, mfa bool) ([]string, error) {
 	usr, err := u.st.GetUser(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -45,7 +46,7 @@ func (u dirUsers) RoleNames(ctx context.Context, userID string) ([]string, error
 	if source == "" || source == declare.SourceDeclarative {
 		source = store.MappingSourceLocal
 	}
-	return roles.RoleNames(roles.Evaluate(rules, roles.Input{Source: source, Groups: groups})), nil
+	return roles.RoleNames(roles.Evaluate(rules, roles.Input{Source: source, Groups: groups, MFA: mfa})), nil
 }
 
 func (u dirUsers) GetUser(ctx context.Context, id string) (store.User, error) {

@@ -218,8 +218,9 @@ func newRPCallback(t *testing.T) *rpCallback {
 }
 
 type claimsAMR struct {
-	AMR []string `json:"amr"`
-	ACR string   `json:"acr"`
+	AMR   []string `json:"amr"`
+	ACR   string   `json:"acr"`
+	Roles []string `json:"roles"`
 }
 
 // signIn starts an authorization at the RP, lets do drive the pages, and returns the
@@ -297,8 +298,9 @@ func TestBrowserSecondFactors(t *testing.T) {
 	s := startServerAt(t, "localhost", "mfa:\n  required: true\n")
 	cb := newRPCallback(t)
 	id, secret := s.fixture(t, cb.url)
+	s.mfaOnlyRole(t)
 	r := newRP(t, context.Background(), s.issuer, id, secret, cb.url)
-	r.cfg.Scopes = []string{gooidc.ScopeOpenID, "profile"}
+	r.cfg.Scopes = []string{gooidc.ScopeOpenID, "profile", "roles"}
 	tab, authID := browserTab(t)
 
 	// 1. Password, then TOTP enrollment (required by policy), then recovery codes.
@@ -320,6 +322,9 @@ func TestBrowserSecondFactors(t *testing.T) {
 		clickOn(t, tab, "#continue")
 	})
 	wantAMR(t, c, "pwd", "otp", "mfa")
+	if !slices.Equal(c.Roles, []string{"operator"}) {
+		t.Fatalf("a sign-in with MFA lacks the MFA-only role: %v", c.Roles)
+	}
 	if len(recoveryCodes) != 10 {
 		t.Fatalf("recovery codes shown: %v", recoveryCodes)
 	}

@@ -281,6 +281,8 @@ func TestEndToEndBrowserSignInWithRelyingParty(t *testing.T) {
 	s.admin(t, "POST", "/role-mappings", map[string]any{
 		"name": "engineers-are-developers", "source": "local", "match": map[string]string{"group": "engineering"}, "roles": []string{"developer"},
 	}, http.StatusCreated)
+	// A rule that needs a second factor grants nothing to this password-only sign-in.
+	s.mfaOnlyRole(t)
 	ctx := context.Background()
 	r := newRP(t, ctx, s.issuer, id, secret, redirect)
 	r.cfg.Scopes = append(r.cfg.Scopes, "roles")
@@ -815,4 +817,17 @@ func TestDecisionPointExplainsAllowAndDeny(t *testing.T) {
 	if del["decision"] != "deny" || del["missing_layer"] != "identity" {
 		t.Fatalf("implicit deny not explained: %v", del)
 	}
+}
+
+// mfaOnlyRole creates the role "operator", granted to engineering only with MFA.
+func (s *testServer) mfaOnlyRole(t *testing.T) {
+	t.Helper()
+	s.admin(t, "POST", "/roles", map[string]any{
+		"name":         "operator",
+		"trust_policy": json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Portcullis":["arn:portcullis:iam::000000000000:root"]},"Action":"sts:AssumeRole"}]}`),
+	}, http.StatusCreated)
+	s.admin(t, "POST", "/role-mappings", map[string]any{
+		"name": "operators-need-mfa", "source": "local", "match": map[string]string{"group": "engineering"},
+		"require_mfa": true, "roles": []string{"operator"},
+	}, http.StatusCreated)
 }

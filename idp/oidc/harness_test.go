@@ -67,7 +67,7 @@ func (u users) GroupNames(ctx context.Context, id string) ([]string, error) {
 }
 
 // RoleNames stands in for the mapping rules: the user's built-in roles.
-func (u users) RoleNames(ctx context.Context, id string) ([]string, error) {
+func (u users) RoleNames(ctx context.Context, id string, _ bool) ([]string, error) {
 	usr, err := u.st.GetUser(ctx, id)
 	if err != nil {
 		return nil, err

@@ -55,8 +55,9 @@ type Config struct {
 type Users interface {
 	GetUser(ctx context.Context, id string) (store.User, error)
 	GroupNames(ctx context.Context, userID string) ([]string, error)
-	// RoleNames are the roles granted to the user (the `roles` claim).
-	RoleNames(ctx context.Context, userID string) ([]string, error)
+	// RoleNames are the roles granted to the user (the `roles` claim); mfa says whether
+	// the sign-in behind the token proved a second factor, for rules that require one.
+	RoleNames(ctx context.Context, userID string, mfa bool) ([]string, error)
 }
 
 // Deps are the provider's collaborators.

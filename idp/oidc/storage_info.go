@@ -93,13 +93,13 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInfo
 	if user == nil || !slices.Contains(claims.scopes(), zoidc.ScopeOpenID) {
 		return errInactive()
 	}
-	return s.fillUserinfo(ctx, info, *user, claims.scopes())
+	return s.fillUserinfo(ctx, info, *user, claims.scopes(), claims.AMR)
 }
 
 // fillUserinfo sets the claims the scopes allow (OIDC Core §5.4). It always sets sub:
 // op copies this UserInfo over the ID token and an empty Subject would erase sub
 // (LIBRARIES.md §5).
-func (s *storage) fillUserinfo(ctx context.Context, info *zoidc.UserInfo, u store.User, scopes []string) error {
+func (s *storage) fillUserinfo(ctx context.Context, info *zoidc.UserInfo, u store.User, scopes, amr []string) error {
 	info.Subject = u.ID
 	if slices.Contains(scopes, zoidc.ScopeProfile) {
 		info.Name = u.DisplayName
@@ -116,7 +116,7 @@ func (s *storage) fillUserinfo(ctx context.Context, info *zoidc.UserInfo, u stor
 		info.AppendClaims("groups", nonNil(groups))
 	}
 	if slices.Contains(scopes, scopeRoles) {
-		roles, err := s.p.users.RoleNames(ctx, u.ID)
+		roles, err := s.p.users.RoleNames(ctx, u.ID, slices.Contains(amr, "mfa"))
 		if err != nil {
 			return s.serverError(ctx, "load roles", err)
 		}
@@ -149,7 +149,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserIn
 	if err != nil {
 		return s.serverError(ctx, "load user", err)
 	}
-	if err := s.fillUserinfo(ctx, info, u, scopes); err != nil {
+	if err := s.fillUserinfo(ctx, info, u, scopes, req.GetAMR()); err != nil {
 		return err
 	}
 	switch r := req.(type) {

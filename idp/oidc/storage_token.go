@@ -121,7 +121,7 @@ func (s *storage) accessClaims(ctx context.Context, g grant, c store.Client) (ac
 			}
 		}
 		if slices.Contains(g.scopes, scopeRoles) {
-			if claims.Roles, err = s.p.users.RoleNames(ctx, g.userID); err != nil {
+			if claims.Roles, err = s.p.users.RoleNames(ctx, g.userID, slices.Contains(g.amr, "mfa")); err != nil {
 				return accessClaims{}, time.Time{}, s.serverError(ctx, "load roles", err)
 			}
 		}
