@@ -817,6 +817,23 @@ func TestDecisionPointExplainsAllowAndDeny(t *testing.T) {
 	if del["decision"] != "deny" || del["missing_layer"] != "identity" {
 		t.Fatalf("implicit deny not explained: %v", del)
 	}
+
+	// The CLI asks the same simulator.
+	tf := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tf, []byte(s.token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"policy", "simulate", "--server", s.issuer, "--token-file", tf, "--role", "reader",
+		"--action", "reports:GetReport", "--resource", "arn:portcullis:reports:::report/secret-x"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("policy simulate --server: %v", err)
+	}
+	if !strings.Contains(out.String(), "Deny (explicit)") || !strings.Contains(out.String(), "NeverSecret") {
+		t.Fatalf("policy simulate --server output:\n%s", out.String())
+	}
 }
 
 // mfaOnlyRole creates the role "operator", granted to engineering only with MFA.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,6 +122,7 @@ func newPolicySimulateCmd() *cobra.Command {
 	var (
 		identity, session, actions, resources, ctxPairs []string
 		boundary, output                                string
+		server, role, tokenFile                         string
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate --policy FILE... --action A... [--resource R...]",
@@ -137,8 +139,11 @@ not simulated.`,
     --context aws:SourceIp=10.1.2.3 --context aws:username=alice -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(identity) == 0 {
-				return errors.New("no identity policies: pass one or more --policy FILE")
+			if role != "" && server == "" {
+				return errors.New("--role needs --server: roles live on the server")
+			}
+			if len(identity) == 0 && role == "" {
+				return errors.New("no identity policies: pass one or more --policy FILE (or --role with --server)")
 			}
 			if len(actions) == 0 {
 				return errors.New("no actions: pass one or more --action service:Operation")
@@ -152,6 +157,16 @@ not simulated.`,
 			ctx, err := parseContextPairs(ctxPairs)
 			if err != nil {
 				return err
+			}
+			if server != "" {
+				results, err := simulateRemote(cmd.Context(), server, tokenFile, remoteSimulation{
+					role: role, identity: identity, boundary: boundary, session: session,
+					actions: actions, resources: resources, ctx: ctx,
+				})
+				if err != nil {
+					return err
+				}
+				return printSimulations(cmd.OutOrStdout(), output, results)
 			}
 			var set policy.PolicySet
 			var loadErrs []error
@@ -205,7 +220,90 @@ not simulated.`,
 	f.StringArrayVar(&resources, "resource", nil, "resource ARN to simulate (repeatable; default \"*\")")
 	f.StringArrayVar(&ctxPairs, "context", nil, "request condition key=value (repeatable; repeat a key for several values)")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	f.StringVar(&server, "server", "", "simulate on this server (POST /admin/v1/policy/simulate) instead of offline")
+	f.StringVar(&role, "role", "", "with --server: simulate a role's policies (name or ARN) instead of --policy files")
+	f.StringVar(&tokenFile, "token-file", "", "with --server: file holding the admin API token (else $"+envToken+")")
 	return cmd
+}
+
+type remoteSimulation struct {
+	role, boundary                        string
+	identity, session, actions, resources []string
+	ctx                                   policy.Context
+}
+
+// simulateRemote asks the server's simulator, which sees the stored roles and managed
+// policies, and maps its answer onto the offline result shape.
+func simulateRemote(ctx context.Context, server, tokenFile string, in remoteSimulation) ([]simulation, error) {
+	if len(in.session) > 1 {
+		return nil, errors.New("--server takes at most one --session-policy")
+	}
+	tok, err := resolveToken(tokenFile, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newAPIClient(server, tok)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"actions": in.actions, "resources": in.resources, "context": in.ctx}
+	if in.role != "" {
+		body["role"] = in.role
+	}
+	raw := func(file string) (json.RawMessage, error) {
+		b, err := readPolicyFile(file)
+		if err != nil {
+			return nil, err
+		}
+		if !json.Valid(b) {
+			return nil, fmt.Errorf("%s: not JSON", file)
+		}
+		return json.RawMessage(b), nil
+	}
+	var policies []json.RawMessage
+	for _, f := range in.identity {
+		b, err := raw(f)
+		if err != nil {
+			return nil, err
+		}
+		policies = append(policies, b)
+	}
+	if len(policies) > 0 {
+		body["policies"] = policies
+	}
+	if in.boundary != "" {
+		if body["boundary"], err = raw(in.boundary); err != nil {
+			return nil, err
+		}
+	}
+	if len(in.session) == 1 {
+		if body["session_policy"], err = raw(in.session[0]); err != nil {
+			return nil, err
+		}
+	}
+	var out struct {
+		Results []struct {
+			Action       string                `json:"action"`
+			Resource     string                `json:"resource"`
+			Decision     string                `json:"decision"`
+			Explicit     bool                  `json:"explicit"`
+			Deciding     []policy.StatementRef `json:"deciding"`
+			Reason       string                `json:"reason"`
+			MissingLayer string                `json:"missing_layer"`
+		} `json:"results"`
+	}
+	if _, err := c.do(ctx, "POST", "/policy/simulate", body, &out); err != nil {
+		return nil, err
+	}
+	results := make([]simulation, 0, len(out.Results))
+	for _, r := range out.Results {
+		d := policy.Decision{Explicit: r.Explicit, Deciding: r.Deciding, Reason: r.Reason, MissingLayer: r.MissingLayer}
+		if r.Decision == "allow" {
+			d.Effect = policy.Allow
+		}
+		results = append(results, simulation{Action: r.Action, Resource: r.Resource, Decision: d})
+	}
+	return results, nil
 }
 
 // parseContextPairs turns key=value flags into a Context; repeated keys accumulate.
