@@ -198,6 +198,23 @@ type RoleMappings interface {
 	DeleteRoleMapping(ctx context.Context, id string) error
 }
 
+// RoleSessions are temporary role credentials issued by the STS, one record per
+// access key id. Issuing is the hot path; expired sessions leave with DeleteExpired.
+type RoleSessions interface {
+	// CreateRoleSession stores s. ID, RoleID, SecretSealed and ExpiresAt are required;
+	// a zero IssuedAt is set to the store's clock. ErrAlreadyExists when the ID is taken.
+	CreateRoleSession(ctx context.Context, s RoleSession) error
+	// GetRoleSession returns the session as stored, revoked or expired alike (until
+	// swept); the caller judges it.
+	GetRoleSession(ctx context.Context, id string) (RoleSession, error)
+	// RevokeRoleSession marks the session revoked; revoking twice is not an error.
+	// ErrNotFound for an unknown id.
+	RevokeRoleSession(ctx context.Context, id string) error
+	// ListRoleSessions returns every stored session of the role, revoked and expired
+	// ones included until they are swept, newest (IssuedAt) first.
+	ListRoleSessions(ctx context.Context, roleID string) ([]RoleSession, error)
+}
+
 // Tx is every aggregate bound to one transaction.
 type Tx interface {
 	Users
@@ -215,6 +232,7 @@ type Tx interface {
 	Roles
 	ManagedPolicies
 	RoleMappings
+	RoleSessions
 }
 
 // Store is a storage backend. Each method on the embedded interfaces is its own
@@ -224,8 +242,9 @@ type Store interface {
 	// Atomic runs fn in one write transaction: if fn returns an error nothing it wrote is
 	// kept. fn must not call methods on the Store itself (only on tx) and may be re-run.
 	Atomic(ctx context.Context, fn func(tx Tx) error) error
-	// DeleteExpired removes auth requests, codes, refresh tokens, sessions, revocations and
-	// API tokens whose lifetime ended before now; returns how many records went.
+	// DeleteExpired removes auth requests, codes, refresh tokens, sessions, revocations,
+	// API tokens and role sessions whose lifetime ended before now; returns how many
+	// records went.
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 	// Ping reports whether the backend can serve requests (readiness).
 	Ping(ctx context.Context) error

@@ -259,6 +259,37 @@ const (
 	DefaultRoleSessionDuration = time.Hour
 )
 
+// RoleSession is one set of temporary role credentials issued by the STS. It is
+// stored under its access key id; the secret access key is kept sealed (additional data
+// "role_sessions/" + ID), never in clear.
+type RoleSession struct {
+	// ID is the access key id (PCIA...).
+	ID     string `json:"id"`
+	RoleID string `json:"role_id"`
+	// RoleARN is the role's ARN when the session was issued.
+	RoleARN     string `json:"role_arn"`
+	SessionName string `json:"session_name"`
+	// Subject and Issuer identify the federated identity the role was assumed with
+	// (the web identity token's sub and iss).
+	Subject string `json:"subject,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+	// SourceIdentity is carried into the session token and never changes.
+	SourceIdentity string `json:"source_identity,omitempty"`
+	// SecretSealed is the sealed secret access key.
+	SecretSealed []byte `json:"secret_sealed"`
+	// SessionPolicyDigest is the hex SHA-256 of SessionPolicy ("" without one).
+	SessionPolicyDigest string `json:"session_policy_digest,omitempty"`
+	// SessionPolicy is the inline session policy as compacted JSON; empty when none
+	// was passed.
+	SessionPolicy json.RawMessage `json:"session_policy,omitempty"`
+	// PolicyARNs are the managed session policies passed with the request.
+	PolicyARNs []string          `json:"policy_arns,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	IssuedAt   time.Time         `json:"issued_at"`
+	ExpiresAt  time.Time         `json:"expires_at"`
+	Revoked    bool              `json:"revoked"`
+}
+
 // MaxPolicyVersions is how many versions of a managed policy are kept, as in IAM.
 const MaxPolicyVersions = 5
 

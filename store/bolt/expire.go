@@ -27,6 +27,7 @@ func (t *tx) deleteExpired(now time.Time) (int, error) {
 		{"sessions", t.sweepSessions},
 		{"revocations", t.sweepRevocations},
 		{"api tokens", t.sweepAPITokens},
+		{"role sessions", t.sweepRoleSessions},
 	}
 	total := 0
 	for _, s := range sweeps {
@@ -175,6 +176,25 @@ func (t *tx) sweepAPITokens(now time.Time) (int, error) {
 			if err := deleteKeys(byDigest, toks[i].Digest); err != nil {
 				return 0, err
 			}
+		}
+	}
+	return len(keys), nil
+}
+
+// sweepRoleSessions drops role credentials past their expiry, revoked or not: an
+// expired credential is refused on its own, so its revocation needs no record.
+func (t *tx) sweepRoleSessions(now time.Time) (int, error) {
+	b := t.b(bRoleSessions)
+	keys, sessions, err := collect(b, func(s store.RoleSession) bool { return expired(s.ExpiresAt, now) })
+	if err != nil {
+		return 0, err
+	}
+	for i, k := range keys {
+		if err := deleteKeys(b, []byte(k)); err != nil {
+			return 0, err
+		}
+		if err := deleteKeys(t.b(bRoleSessionsBy), compositeKey(sessions[i].RoleID, k)); err != nil {
+			return 0, err
 		}
 	}
 	return len(keys), nil

@@ -41,6 +41,8 @@ const (
 	bPolicies         = "managed_policies"      // lower(name) -> policy with its versions
 	bMappings         = "role_mappings"         // id -> role mapping
 	bMappingsByName   = "role_mappings_by_name" // lower(name) -> mapping id
+	bRoleSessions     = "role_sessions"         // access key id -> role session
+	bRoleSessionsBy   = "role_sessions_by_role" // role id \0 access key id -> ""
 
 	metaSchemaVersion = "schema_version"
 )
@@ -53,6 +55,7 @@ func allBuckets() []string {
 		bRefreshByFamily, bRefreshByUser, bSessions, bSessionsByUser, bSigningKeys,
 		bRevocations, bAPITokens, bAPITokenByDigest, bAudit,
 		bRoles, bRolesByName, bRolesByARN, bPolicies, bMappings, bMappingsByName,
+		bRoleSessions, bRoleSessionsBy,
 	}
 }
 

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Roles", roleTests()},
 		{"ManagedPolicies", managedPolicyTests()},
 		{"RoleMappings", roleMappingTests()},
+		{"RoleSessions", roleSessionTests()},
 		{"Atomic", atomicTests()},
 		{"Expiry", expiryTests()},
 		{"Concurrency", concurrencyTests()},

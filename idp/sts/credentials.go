@@ -1,0 +1,198 @@
+package sts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/portcullis-id/portcullis/idp/audit"
+	"github.com/portcullis-id/portcullis/store"
+	"github.com/portcullis-id/portcullis/web/httperr"
+)
+
+const (
+	// AccessKeyPrefix starts every temporary access key id (SPEC §8; AWS uses ASIA).
+	AccessKeyPrefix = "PCIA"
+	// SessionTokenAudience and SessionTokenClientID are the session token's aud and
+	// client_id: the token is for services that accept STS sessions.
+	SessionTokenAudience = "sts"
+	SessionTokenClientID = "sts"
+	// typATJWT is the JWS typ of RFC 9068 §2.1 access tokens.
+	typATJWT = "at+jwt"
+)
+
+// SessionClaims are the claims of a session token: an RFC 9068 access token whose
+// subject is the assumed-role ARN, plus the session's role, name, source identity,
+// tags and the digest of its inline session policy. A service that trusts Portcullis's
+// JWKS can authorize from them offline; the stored RoleSession (jti = access key id)
+// answers for revocation.
+type SessionClaims struct {
+	Issuer string `json:"iss"`
+	// Subject is arn:portcullis:sts::<account>:assumed-role/<role name>/<session name>,
+	// the principal the session acts as.
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud"`
+	Expiry    int64  `json:"exp"`
+	IssuedAt  int64  `json:"iat"`
+	NotBefore int64  `json:"nbf"`
+	// JWTID is the access key id.
+	JWTID    string `json:"jti"`
+	ClientID string `json:"client_id"`
+	// Role is the role's ARN; RoleID its stable id.
+	Role        string `json:"role"`
+	RoleID      string `json:"role_id"`
+	SessionName string `json:"session_name"`
+	// SourceIdentity is the token's source-identity claim when it had one, else the
+	// web identity's subject: who is behind the session, kept for its whole life.
+	SourceIdentity string `json:"source_identity"`
+	// Provider is the web identity's issuer.
+	Provider string            `json:"provider"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	// SessionPolicyDigest is the hex SHA-256 of the compacted inline session policy.
+	SessionPolicyDigest string   `json:"session_policy_digest,omitempty"`
+	SessionPolicyARNs   []string `json:"session_policy_arns,omitempty"`
+}
+
+// issue mints, stores and returns the credentials of a granted request.
+func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Identity, provider string, duration time.Duration, packed int) (*webIdentityResponse, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	expires := now.Add(duration)
+	accessKeyID, secret, err := s.newKeyPair()
+	if err != nil {
+		return nil, internalError(err)
+	}
+	sealed, err := s.sealer.Seal([]byte(secret), []byte("role_sessions/"+accessKeyID))
+	if err != nil {
+		return nil, internalError(fmt.Errorf("seal secret access key: %w", err))
+	}
+	var digest string
+	if a.req.policy != nil {
+		sum := sha256.Sum256(a.req.policy)
+		digest = hex.EncodeToString(sum[:])
+	}
+	sourceIdentity := id.SourceIdentity
+	if sourceIdentity == "" {
+		sourceIdentity = id.Subject
+	}
+	assumedARN := "arn:portcullis:sts::" + s.account + ":assumed-role/" + role.Name + "/" + a.req.sessionName
+	claims := SessionClaims{
+		Issuer: s.issuer, Subject: assumedARN, Audience: SessionTokenAudience,
+		Expiry: expires.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(),
+		JWTID: accessKeyID, ClientID: SessionTokenClientID,
+		Role: role.ARN, RoleID: role.ID, SessionName: a.req.sessionName,
+		SourceIdentity: sourceIdentity, Provider: id.Issuer, Tags: maps.Clone(id.Tags),
+		SessionPolicyDigest: digest, SessionPolicyARNs: a.req.policyARNs,
+	}
+	token, err := s.sign(claims)
+	if err != nil {
+		return nil, internalError(err)
+	}
+	rs := store.RoleSession{
+		ID: accessKeyID, RoleID: role.ID, RoleARN: role.ARN, SessionName: a.req.sessionName,
+		Subject: id.Subject, Issuer: id.Issuer, SourceIdentity: sourceIdentity,
+		SecretSealed: sealed, SessionPolicyDigest: digest, SessionPolicy: a.req.policy,
+		PolicyARNs: a.req.policyARNs, Tags: maps.Clone(id.Tags),
+		IssuedAt: now, ExpiresAt: expires,
+	}
+	if err := s.st.CreateRoleSession(ctx, rs); err != nil {
+		return nil, internalError(fmt.Errorf("store role session %s: %w", accessKeyID, err))
+	}
+
+	d := a.details()
+	d["access_key_id"] = accessKeyID
+	d["expires_at"] = expires.Format(time.RFC3339)
+	d["duration_seconds"] = fmt.Sprint(int(duration.Seconds()))
+	if digest != "" {
+		d["session_policy_digest"] = digest
+	}
+	s.audit.Record(ctx, audit.Event{
+		Actor: id.Subject, Action: auditAction, Target: role.ARN, Outcome: audit.Success,
+		RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: d,
+	})
+	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "role", role.ARN,
+		"session", a.req.sessionName, "provider", provider, "subject", id.Subject, "access_key_id", accessKeyID,
+		"expires_at", expires)
+
+	res := webIdentityResult{
+		Credentials: credentialsXML{
+			AccessKeyID: accessKeyID, SecretAccessKey: secret, SessionToken: token,
+			Expiration: expires.Format(time.RFC3339),
+		},
+		SubjectFromWebIdentityToken: id.Subject,
+		AssumedRoleUser:             assumedRoleUser{Arn: assumedARN, AssumedRoleID: role.ID + ":" + a.req.sessionName},
+		Provider:                    id.Issuer,
+		SourceIdentity:              id.SourceIdentity,
+	}
+	if len(id.Audience) > 0 {
+		res.Audience = id.Audience[0]
+	}
+	if packed > 0 {
+		pct := packedPercent(packed)
+		res.PackedPolicySize = &pct
+	}
+	return &webIdentityResponse{Result: res}, nil
+}
+
+var accessKeyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newKeyPair returns an access key id (the prefix and 16 base32 characters: 80 random
+// bits) and a 40-character secret access key (240 random bits, base64 as AWS's look).
+func (s *Service) newKeyPair() (string, string, error) {
+	var idBytes [10]byte
+	var secretBytes [30]byte
+	if _, err := io.ReadFull(s.rand, idBytes[:]); err != nil {
+		return "", "", fmt.Errorf("generate access key id: %w", err)
+	}
+	if _, err := io.ReadFull(s.rand, secretBytes[:]); err != nil {
+		return "", "", fmt.Errorf("generate secret access key: %w", err)
+	}
+	return AccessKeyPrefix + accessKeyEncoding.EncodeToString(idBytes[:]), base64.StdEncoding.EncodeToString(secretBytes[:]), nil
+}
+
+// sign signs claims with the current key as a compact JWS with typ at+jwt and kid
+// (RFC 9068 §2.1). The signer is rebuilt only when the key rotates.
+func (s *Service) sign(claims SessionClaims) (string, error) {
+	key := s.keys.Current()
+	if key.Private == nil {
+		return "", errors.New("sign session token: no signing key")
+	}
+	ks := s.signer.Load()
+	if ks == nil || ks.kid != key.ID {
+		signer, err := jose.NewSigner(jose.SigningKey{
+			Algorithm: jose.SignatureAlgorithm(key.Algorithm),
+			Key:       jose.JSONWebKey{Key: key.Private, KeyID: key.ID},
+		}, (&jose.SignerOptions{}).WithType(typATJWT))
+		if err != nil {
+			return "", fmt.Errorf("sign session token: signer for key %s: %w", key.ID, err)
+		}
+		ks = &keySigner{kid: key.ID, s: signer}
+		s.signer.Store(ks)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("sign session token: %w", err)
+	}
+	jws, err := ks.s.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign session token with key %s: %w", key.ID, err)
+	}
+	return jws.CompactSerialize()
+}
+
+func asHTTPError(err error) *httperr.Error {
+	var he *httperr.Error
+	if errors.As(err, &he) {
+		return he
+	}
+	return nil
+}

@@ -1,0 +1,31 @@
+// Package sts is Portcullis's security-token service: the AWS STS query API (SPEC §1)
+// mapped onto Portcullis roles (SPEC §8), so that AWS SDKs and tools pointed at
+// /sts exchange a federated identity for temporary role credentials.
+//
+// It implements AssumeRoleWithWebIdentity: it checks the request's parameters, has the
+// web identity token verified through an IdentityVerifier, decides the role's trust
+// policy with the token's claims as condition keys, and issues an access key id
+// (PCIA...), a secret access key (kept sealed in the store) and a session token, a JWT
+// in the RFC 9068 access-token profile signed with the current signing key. Every
+// issued credential is stored as a store.RoleSession and audited, and so is every
+// refusal.
+//
+// Condition keys a trust policy can use, besides the identity's own
+// ("token.actions.githubusercontent.com:sub", ":aud", ":repository", ...):
+//
+//	sts:RoleSessionName           the RoleSessionName parameter
+//	sts:SourceIdentity            the token's source-identity claim, when it has one
+//	portcullis:FederatedProvider  arn:portcullis:iam::<account>:oidc-provider/<host/path>
+//	portcullis:SourceIp           the address of the TCP peer (a proxy, behind one)
+//	portcullis:RequestTag/<key>   each session tag the token carries
+//	portcullis:TagKeys            the keys of those tags
+//
+// Each portcullis: key also answers to its aws: spelling. Identity condition keys in the
+// aws:, portcullis:, sts: and saml: namespaces are dropped: a token claim must never pose
+// as a key the service sets itself.
+//
+// This package does not verify web identity tokens itself (federation/webidentity
+// does, behind IdentityVerifier), does not check SigV4 (the actions it serves are
+// unsigned, SPEC §1.1) and does not decide what a session may do afterwards: that is
+// the decision point's job, from the stored RoleSession.
+package sts
