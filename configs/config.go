@@ -35,6 +35,8 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// MFA says who needs a second factor and configures TOTP and WebAuthn.
 	MFA MFAConfig `yaml:"mfa"`
+	// STS configures the security-token service and its trusted token issuers.
+	STS STSConfig `yaml:"sts"`
 	// Apply lists declarative IAM files applied at start-up, in order. Each must
 	// exist when the configuration is validated.
 	Apply []string `yaml:"apply"`
@@ -64,6 +66,7 @@ func base() Config {
 		Security: defaultSecurity(),
 		Admin:    AdminConfig{},
 		MFA:      defaultMFA(),
+		STS:      defaultSTS(),
 	}
 }
 
@@ -105,6 +108,12 @@ func (c *Config) resolvePaths(base string) {
 		c.Security.TrustedProxies = nil
 	}
 	c.MFA.normalize()
+	if len(c.STS.Issuers) == 0 {
+		c.STS.Issuers = nil
+	}
+	for i := range c.STS.Issuers {
+		c.STS.Issuers[i].JWKSFile = abs(c.STS.Issuers[i].JWKSFile)
+	}
 	c.fillDerived()
 }
 
@@ -123,6 +132,7 @@ func (c *Config) Validate() error {
 	c.Security.validate(&p, "security")
 	c.Admin.validate(&p, "admin")
 	c.MFA.validate(&p, "mfa")
+	c.STS.validate(&p, "sts")
 	validateApply(&p, "apply", c.Apply)
 	c.validateDistinctFiles(&p)
 	return p.err()

@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
+	"github.com/portcullis-id/portcullis/federation/webidentity"
 	"github.com/portcullis-id/portcullis/idp/declare"
 	"github.com/portcullis-id/portcullis/idp/directory"
 	"github.com/portcullis-id/portcullis/idp/keys"
 	"github.com/portcullis-id/portcullis/idp/oidc"
 	"github.com/portcullis-id/portcullis/idp/policy"
 	"github.com/portcullis-id/portcullis/idp/roles"
+	"github.com/portcullis-id/portcullis/idp/sts"
 	"github.com/portcullis-id/portcullis/store"
 	"github.com/portcullis-id/portcullis/web/api"
 )
@@ -123,4 +126,28 @@ func (policyValidator) ValidateIdentity(doc []byte) error {
 func (policyValidator) ValidateTrust(doc []byte) error {
 	_, err := policy.Parse(doc, policy.Trust)
 	return err
+}
+
+// webIdentity adapts the trusted-issuer verifier to the STS. Without configured issuers
+// every token is refused as invalid.
+type webIdentity struct{ v *webidentity.Verifier }
+
+func (w webIdentity) VerifyWebIdentity(ctx context.Context, token string) (sts.Identity, error) {
+	if w.v == nil {
+		return sts.Identity{}, fmt.Errorf("no trusted web-identity issuer is configured: %w", sts.ErrInvalidIdentityToken)
+	}
+	t, err := w.v.Verify(ctx, token)
+	switch {
+	case err == nil:
+	case errors.Is(err, webidentity.ErrExpired):
+		return sts.Identity{}, fmt.Errorf("%w: %w", sts.ErrExpiredToken, err)
+	case errors.Is(err, webidentity.ErrIssuerUnavailable):
+		return sts.Identity{}, fmt.Errorf("%w: %w", sts.ErrIDPCommunication, err)
+	default:
+		return sts.Identity{}, fmt.Errorf("%w: %w", sts.ErrInvalidIdentityToken, err)
+	}
+	return sts.Identity{
+		Issuer: t.Issuer.URL, Subject: t.Subject, Audience: t.Audience,
+		ConditionKeys: t.ConditionKeys(), Expiry: t.Expiry,
+	}, nil
 }

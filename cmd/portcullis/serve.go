@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portcullis-id/portcullis/configs"
+	"github.com/portcullis-id/portcullis/federation/webidentity"
 	"github.com/portcullis-id/portcullis/idp/apitoken"
 	"github.com/portcullis-id/portcullis/idp/audit"
 	"github.com/portcullis-id/portcullis/idp/authz"
@@ -28,6 +29,7 @@ import (
 	"github.com/portcullis-id/portcullis/idp/policy"
 	"github.com/portcullis-id/portcullis/idp/regulate"
 	"github.com/portcullis-id/portcullis/idp/seal"
+	"github.com/portcullis-id/portcullis/idp/sts"
 	"github.com/portcullis-id/portcullis/mfa"
 	"github.com/portcullis-id/portcullis/mfa/recovery"
 	"github.com/portcullis-id/portcullis/mfa/totp"
@@ -123,8 +125,9 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 		Algorithm:      cfg.Signing.Algorithm,
 		RotationPeriod: cfg.Signing.RotationPeriod.Duration(),
 		PublishAhead:   cfg.Signing.PublishAhead.Duration(),
-		// Anything signed (access and ID tokens) must stay verifiable for its lifetime.
-		MaxTokenLifetime: max(tk.AccessTokenLifetime.Duration(), tk.IDTokenLifetime.Duration()) + time.Minute,
+		// Anything signed (access and ID tokens, role-session tokens of up to 12 h) must
+		// stay verifiable for its lifetime.
+		MaxTokenLifetime: max(tk.AccessTokenLifetime.Duration(), tk.IDTokenLifetime.Duration(), store.MaxRoleSessionDuration) + time.Minute,
 		Now:              now,
 		Log:              log,
 	})
@@ -209,9 +212,14 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	if err != nil {
 		return fmt.Errorf("login pages: %w", err)
 	}
-	pdp := authz.New(st, policy.NewEvaluator(policy.Options{Now: now}))
+	evaluator := policy.NewEvaluator(policy.Options{Now: now})
+	pdp := authz.New(st, evaluator)
+	tokenService, err := newSTS(cfg, st, sealer, km, evaluator, rec, now, log)
+	if err != nil {
+		return err
+	}
 	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now})
-	groups := []web.Mounter{pages, admin, decisions}
+	groups := []web.Mounter{pages, admin, decisions, tokenService}
 	if o.Pprof {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 			return errors.New("--pprof: only allowed when listening on a loopback address")
@@ -274,6 +282,57 @@ func newMFA(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, reg *regula
 		IPLimits:   regulate.Limits{MaxFailures: cfg.Security.IPMaxFailures, Window: cfg.Security.FailureWindow.Duration(), Lockout: cfg.Security.UserLockout.Duration()},
 	})
 	return svc, codes, nil
+}
+
+// newSTS builds the security-token service with the configured web-identity issuers.
+func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Manager, ev *policy.Evaluator, rec audit.Recorder, now func() time.Time, log *slog.Logger) (*sts.Service, error) {
+	var verifier *webidentity.Verifier
+	if len(cfg.STS.Issuers) > 0 {
+		issuers := make([]webidentity.Issuer, 0, len(cfg.STS.Issuers))
+		for _, c := range cfg.STS.Issuers {
+			is, err := trustedIssuer(c)
+			if err != nil {
+				return nil, fmt.Errorf("sts.issuers[%s]: %w", c.Name, err)
+			}
+			issuers = append(issuers, is)
+		}
+		var err error
+		if verifier, err = webidentity.NewVerifier(issuers, webidentity.Options{Now: now}); err != nil {
+			return nil, fmt.Errorf("sts.issuers: %w", err)
+		}
+	}
+	svc, err := sts.New(sts.Deps{
+		Store: st, Verifier: webIdentity{v: verifier}, Evaluator: ev, Sealer: sealer, Keys: km,
+		Issuer: cfg.Issuer, Account: cfg.STS.Account, Now: now, Rand: rand.Reader, Audit: rec, Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sts: %w", err)
+	}
+	return svc, nil
+}
+
+// trustedIssuer turns a configured issuer into the verifier's form.
+func trustedIssuer(c configs.TrustedIssuerConfig) (webidentity.Issuer, error) {
+	var is webidentity.Issuer
+	if c.Preset == configs.PresetGitHubActions {
+		is = webidentity.GitHubActions(c.Audiences[0])
+	}
+	is.Name, is.Audiences, is.JTIReplay = c.Name, c.Audiences, c.ReplayProtection
+	if c.URL != "" {
+		is.URL = c.URL
+	}
+	if len(c.Algorithms) > 0 {
+		is.Algorithms = c.Algorithms
+	}
+	is.JWKSURL = c.JWKSURL
+	if c.JWKSFile != "" {
+		b, err := os.ReadFile(c.JWKSFile)
+		if err != nil {
+			return is, fmt.Errorf("jwks_file: %w", err)
+		}
+		is.InlineJWKS = b
+	}
+	return is, is.Validate()
 }
 
 // pprofRoutes mounts the profiler. Only for load benchmarks on loopback: it is refused

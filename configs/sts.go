@@ -1,0 +1,92 @@
+package configs
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+)
+
+// Trusted-issuer presets.
+const PresetGitHubActions = "github-actions"
+
+// STSConfig configures the security-token service.
+type STSConfig struct {
+	// Account is the 12-digit account id in role and assumed-role ARNs.
+	Account string `yaml:"account"`
+	// Issuers are the web-identity token issuers whose tokens may be exchanged for role
+	// credentials (CI systems such as GitHub Actions). Empty: web identity is off.
+	Issuers []TrustedIssuerConfig `yaml:"issuers"`
+}
+
+// TrustedIssuerConfig is one trusted web-identity issuer.
+type TrustedIssuerConfig struct {
+	// Name identifies the issuer in logs and errors.
+	Name string `yaml:"name"`
+	// Preset fills URL and algorithms for a known issuer: "github-actions".
+	Preset string `yaml:"preset"`
+	// URL is the exact iss of its tokens (https; http only on loopback, for tests).
+	URL string `yaml:"url"`
+	// Audiences: a token's aud must name one of these. Required.
+	Audiences []string `yaml:"audiences"`
+	// Algorithms allowed for its signatures: RS256, ES256, PS256, EdDSA (never none or
+	// HMAC). Default: the preset's, else RS256 and ES256.
+	Algorithms []string `yaml:"algorithms"`
+	// JWKSURL fetches the keys from here instead of discovery.
+	JWKSURL string `yaml:"jwks_url"`
+	// JWKSFile holds the keys inline (air-gapped): nothing is fetched.
+	JWKSFile string `yaml:"jwks_file"`
+	// ReplayProtection refuses a token whose jti was already exchanged.
+	ReplayProtection bool `yaml:"replay_protection"`
+}
+
+func defaultSTS() STSConfig { return STSConfig{Account: "000000000000"} }
+
+func (s STSConfig) validate(p *problems, key string) {
+	if len(s.Account) != 12 || !allDigits(s.Account) {
+		p.add(key+".account", "must be 12 digits, like an AWS account id")
+	}
+	seen := map[string]int{}
+	for i, is := range s.Issuers {
+		k := fmt.Sprintf("%s.issuers[%d]", key, i)
+		if is.Name == "" {
+			p.add(k+".name", "is required")
+		} else if j, dup := seen[is.Name]; dup {
+			p.add(k+".name", "duplicate of %s.issuers[%d]", key, j)
+		} else {
+			seen[is.Name] = i
+		}
+		switch is.Preset {
+		case "", PresetGitHubActions:
+		default:
+			p.add(k+".preset", "must be %q or empty", PresetGitHubActions)
+		}
+		if is.Preset == "" && is.URL == "" {
+			p.add(k+".url", "is required without a preset")
+		}
+		if is.URL != "" {
+			if u, err := url.Parse(is.URL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+				p.add(k+".url", "must be an https URL (http only on a loopback host)")
+			}
+		}
+		if len(is.Audiences) == 0 {
+			p.add(k+".audiences", "needs at least one audience: a token for another service must not be accepted")
+		}
+		for j, a := range is.Algorithms {
+			if !slices.Contains([]string{"RS256", "ES256", "PS256", "EdDSA"}, a) {
+				p.add(fmt.Sprintf("%s.algorithms[%d]", k, j), "must be RS256, ES256, PS256 or EdDSA")
+			}
+		}
+		if is.JWKSURL != "" && is.JWKSFile != "" {
+			p.add(k+".jwks_file", "set jwks_url or jwks_file, not both")
+		}
+	}
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
