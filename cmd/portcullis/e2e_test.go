@@ -103,12 +103,18 @@ func startServerClock(t *testing.T, host, extraYAML string, now func() time.Time
 // admin calls the admin API with the bootstrap token and decodes the JSON answer.
 func (s *testServer) admin(t *testing.T, method, path string, body any, want int) map[string]any {
 	t.Helper()
+	return s.call(t, method, "/admin/v1"+path, body, want)
+}
+
+// call is admin for any path of the server, with the bootstrap token.
+func (s *testServer) call(t *testing.T, method, path string, body any, want int) map[string]any {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, s.issuer+"/admin/v1"+path, rd)
+	req, _ := http.NewRequest(method, s.issuer+path, rd)
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

@@ -213,7 +213,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 		return fmt.Errorf("login pages: %w", err)
 	}
 	evaluator := policy.NewEvaluator(policy.Options{Now: now})
-	pdp := authz.New(st, evaluator)
+	pdp := authz.NewWithSessions(st, evaluator, authz.SessionOptions{Keys: km, Issuer: cfg.Issuer, Sessions: st, Now: now})
 	tokenService, err := newSTS(cfg, st, sealer, km, evaluator, rec, now, log)
 	if err != nil {
 		return err

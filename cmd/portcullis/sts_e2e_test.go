@@ -82,7 +82,10 @@ func TestSTSExchangesCIJobTokenForRoleCredentials(t *testing.T) {
 		"Principal":{"Federated":"arn:portcullis:iam::000000000000:oidc-provider/%[1]s"},
 		"Action":"sts:AssumeRoleWithWebIdentity",
 		"Condition":{"StringEquals":{"%[1]s:aud":%[2]q},"StringLike":{"%[1]s:sub":"repo:acme/app:ref:refs/heads/main"}}}]}`, provider, audience)
-	role := s.admin(t, "POST", "/roles", map[string]any{"name": "deploy", "trust_policy": json.RawMessage(trust)}, http.StatusCreated)
+	s.admin(t, "POST", "/policies", map[string]any{"name": "artifacts-write", "document": json.RawMessage(
+		`{"Version":"2012-10-17","Statement":[{"Sid":"Upload","Effect":"Allow","Action":"artifacts:Put*","Resource":"*"}]}`)}, http.StatusCreated)
+	role := s.admin(t, "POST", "/roles", map[string]any{"name": "deploy", "trust_policy": json.RawMessage(trust),
+		"managed_policies": []string{"artifacts-write"}}, http.StatusCreated)
 	roleARN, _ := role["arn"].(string)
 
 	ctx := context.Background()
@@ -118,6 +121,16 @@ func TestSTSExchangesCIJobTokenForRoleCredentials(t *testing.T) {
 	_ = json.Unmarshal(payload, &claims)
 	if claims.Role != roleARN || claims.JTI != aws.ToString(c.AccessKeyId) {
 		t.Fatalf("session token claims: %+v", claims)
+	}
+
+	// The decision point judges the session itself.
+	for action, want := range map[string]string{"artifacts:PutObject": "allow", "artifacts:DeleteObject": "deny"} {
+		got := s.call(t, "POST", "/authz/v1/check", map[string]any{
+			"session_token": aws.ToString(c.SessionToken), "action": action, "resource": "arn:portcullis:artifacts:::app/1",
+		}, http.StatusOK)
+		if got["decision"] != want {
+			t.Fatalf("session check %s: %v, want %s", action, got, want)
+		}
 	}
 
 	var apiErr smithy.APIError

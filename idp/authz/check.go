@@ -55,6 +55,8 @@ type Result struct {
 	Decision policy.Decision
 	// Role is the ARN of the role whose policies were evaluated; "" for raw policies.
 	Role string
+	// Session is the access key id of the role session judged by CheckSession.
+	Session string
 }
 
 // subject is what a request evaluates: a stored role or raw policies, with optional
@@ -73,9 +75,7 @@ type subject struct {
 func (p *PDP) Check(ctx context.Context, req CheckRequest) (Result, error) {
 	var probs []error
 	checkAction(&probs, "action", req.Action)
-	if req.Resource == "" {
-		probs = append(probs, &InputError{Field: "resource", Msg: `required: a resource ARN, or "*" for actions without resource-level scope`})
-	}
+	checkResource(&probs, req.Resource)
 	pctx := buildContext(&probs, req.Context)
 	set, arn, err := p.prepare(ctx, subject{req.Role, req.Policies, req.Boundary, req.SessionPolicy}, probs)
 	if err != nil {

@@ -9,6 +9,11 @@
 // answer computed from part of a role's policies is a wrong answer, and a deny that
 // hides a broken policy sends the operator looking in the wrong place.
 //
-// It does not authenticate callers, verify session tokens, evaluate trust policies or
+// CheckSession judges a role session issued by idp/sts: it verifies the session token
+// offline against our published signing keys, loads the stored session (so that a
+// revoked one is refused), and evaluates the role's current policies with the
+// session's policies as the session layer and its tags and identity as condition keys.
+//
+// It does not authenticate callers, issue session tokens, evaluate trust policies or
 // speak HTTP; web/authz and idp/sts do those and call in.
 package authz

@@ -34,6 +34,8 @@ var ErrUnknownRole = errors.New("unknown role")
 type PDP struct {
 	st Store
 	ev *policy.Evaluator
+	// sess is set by NewWithSessions; nil disables CheckSession.
+	sess *sessionDeps
 }
 
 // New returns a PDP reading roles and policies from st and compiling them through ev's

@@ -150,12 +150,15 @@ func (h *Handler) record(r *http.Request, c *call, action string, status int, er
 	h.d.Audit.Record(r.Context(), e)
 }
 
-// checkBody is the body of POST /authz/v1/check.
+// checkBody is the body of POST /authz/v1/check. It names either the role the caller
+// acts as (Role) or the role session being judged (SessionToken); a pointer tells an
+// empty token from none.
 type checkBody struct {
-	Role     string              `json:"role"`
-	Action   string              `json:"action"`
-	Resource string              `json:"resource"`
-	Context  map[string][]string `json:"context"`
+	Role         string              `json:"role"`
+	SessionToken *string             `json:"session_token"`
+	Action       string              `json:"action"`
+	Resource     string              `json:"resource"`
+	Context      map[string][]string `json:"context"`
 }
 
 // decisionJSON is one decision as the API renders it.
@@ -171,6 +174,9 @@ type decisionJSON struct {
 
 type checkResponse struct {
 	Role string `json:"role"` // the role's ARN
+	// Session is the access key id of the judged role session; absent in role mode and
+	// for a token that did not verify.
+	Session string `json:"session,omitempty"`
 	decisionJSON
 }
 
@@ -185,10 +191,15 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	c.target = roleTarget(b.Role)
-	if b.Role == "" {
+	switch {
+	case b.SessionToken != nil && b.Role != "":
+		return httperr.BadField("session_token", "give either role or session_token, not both: the session names its role")
+	case b.SessionToken != nil:
+		return h.checkSession(w, r, c, b)
+	case b.Role == "":
 		// Checked here rather than by the PDP, whose message offers raw policies: this
-		// endpoint decides for stored roles only.
-		return httperr.BadField("role", "required: the name or ARN of the role the caller acts as")
+		// endpoint decides for stored roles and role sessions only.
+		return httperr.BadField("role", "required: the name or ARN of the role the caller acts as, or session_token to judge role credentials")
 	}
 	res, err := h.d.PDP.Check(r.Context(), authz.CheckRequest{
 		Role: b.Role, Action: b.Action, Resource: b.Resource, Context: h.withClock(b.Context),
@@ -196,6 +207,33 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	h.decided(w, c, res)
+	return nil
+}
+
+// checkSession judges a role session: the API token authenticated the service asking,
+// the session token is what is judged. A session that is not live, or a token that is
+// not ours, is answered like any other deny, with a 200: the decision is the answer,
+// and the service asking did nothing wrong. Why a token failed goes to the log only.
+func (h *Handler) checkSession(w http.ResponseWriter, r *http.Request, c *call, b checkBody) error {
+	res, err := h.d.PDP.CheckSession(r.Context(), *b.SessionToken, b.Action, b.Resource, h.withClock(b.Context))
+	var se *authz.SessionError
+	if errors.As(err, &se) {
+		h.d.Log.InfoContext(r.Context(), "role session refused", "request_id", audit.RequestIDFrom(r.Context()),
+			"access_key_id", se.Session, "role", se.Role, "caller", c.actor, "err", se.Err)
+		res = authz.Result{Action: b.Action, Resource: b.Resource, Decision: se.Decision(), Role: se.Role, Session: se.Session}
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	h.decided(w, c, res)
+	return nil
+}
+
+// decided writes a decision and fills the audit event: the outcome is the decision, so
+// every deny is in the trail with its reason.
+func (h *Handler) decided(w http.ResponseWriter, c *call, res authz.Result) {
 	c.target = roleTarget(res.Role)
 	c.outcome = OutcomeDeny
 	if res.Decision.Effect == policy.Allow {
@@ -208,8 +246,10 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
 	if res.Decision.MissingLayer != "" {
 		c.details["missing_layer"] = res.Decision.MissingLayer
 	}
-	writeJSON(w, checkResponse{Role: res.Role, decisionJSON: render(res)})
-	return nil
+	if res.Session != "" {
+		c.details["access_key_id"] = res.Session
+	}
+	writeJSON(w, checkResponse{Role: res.Role, Session: res.Session, decisionJSON: render(res)})
 }
 
 // simulateBody is the body of POST /admin/v1/policy/simulate.
@@ -328,6 +368,8 @@ func httpError(err error) error {
 			issues[i] = httperr.FieldIssue{Field: p.Field, Message: p.Msg}
 		}
 		return &httperr.Multi{Issues: issues}
+	case errors.Is(err, authz.ErrSessionsDisabled):
+		return &httperr.Error{Status: http.StatusNotImplemented, Code: "not_implemented", Field: "session_token", Msg: "this server does not judge role sessions", Err: err}
 	case errors.Is(err, authz.ErrUnknownRole):
 		return &httperr.Error{Status: http.StatusNotFound, Code: "not_found", Field: "role", Msg: "role not found", Err: err}
 	}

@@ -95,14 +95,13 @@ func authenticate(r *http.Request) (string, []string, error) {
 	return t.actor, t.roles, nil
 }
 
-// newServer runs the handlers on httptest with a role "deploy" that may read S3 outside
-// prod/, and call ec2:DescribeInstances until 2030.
-func newServer(t *testing.T) (*httptest.Server, *recorder) {
-	t.Helper()
+// newServerStore holds a role "deploy" that may read S3 outside prod/, and call
+// ec2:DescribeInstances until 2030.
+func newServerStore() *fakeStore {
 	pol := func(name, doc string) store.ManagedPolicy {
 		return store.ManagedPolicy{Name: name, DefaultVersion: 1, Versions: []store.PolicyVersion{{Version: 1, Document: json.RawMessage(doc)}}}
 	}
-	st := &fakeStore{
+	return &fakeStore{
 		policies: map[string]store.ManagedPolicy{
 			"s3read": pol("S3Read", `{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
 				{"Sid":"Until2030","Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*","Condition":{"NumericLessThan":{"aws:EpochTime":"1893456000"}}}]}`),
@@ -112,6 +111,12 @@ func newServer(t *testing.T) (*httptest.Server, *recorder) {
 			"deploy": {ID: "r-1", Name: "deploy", ARN: deployARN, ManagedPolicies: []string{"S3Read", "NoProd"}, Meta: store.Meta{Version: 1}},
 		},
 	}
+}
+
+// newServer runs the handlers on httptest with the role of newServerStore.
+func newServer(t *testing.T) (*httptest.Server, *recorder) {
+	t.Helper()
+	st := newServerStore()
 	rec := &recorder{}
 	h := authz.New(authz.Deps{
 		PDP:          idpauthz.New(st, nil),
