@@ -60,6 +60,23 @@ func (u dirUsers) GroupNames(ctx context.Context, userID string) ([]string, erro
 	return u.dir.GroupNames(ctx, userID)
 }
 
+// Roles resolves a user by name or id to the roles the mapping rules grant (without a
+// sign-in there is no second factor, so MFA-only rules do not apply).
+func (u dirUsers) Roles(ctx context.Context, user string) (string, []string, error) {
+	usr, err := u.st.GetUserByName(ctx, user)
+	if errors.Is(err, store.ErrNotFound) {
+		usr, err = u.st.GetUser(ctx, user)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if !usr.Active {
+		return usr.ID, nil, nil
+	}
+	names, err := u.RoleNames(ctx, usr.ID, false)
+	return usr.ID, names, err
+}
+
 // passwordAdapter lets the declarative reconciler hash and check passwords.
 type passwordAdapter struct{ dir *directory.Directory }
 

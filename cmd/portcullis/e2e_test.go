@@ -824,6 +824,21 @@ func TestDecisionPointExplainsAllowAndDeny(t *testing.T) {
 		t.Fatalf("implicit deny not explained: %v", del)
 	}
 
+	// A user principal: allowed through a role the mapping rules grant.
+	s.fixture(t, "http://127.0.0.1:9/cb")
+	s.admin(t, "POST", "/role-mappings", map[string]any{
+		"name": "engineering-reads", "source": "local", "match": map[string]string{"group": "engineering"}, "roles": []string{"reader"},
+	}, http.StatusCreated)
+	got := s.call(t, "POST", "/authz/v1/check", map[string]any{"user": "alice", "action": "reports:GetReport", "resource": "arn:portcullis:reports:::report/q3"}, http.StatusOK)
+	if got["decision"] != "allow" || !strings.HasSuffix(fmt.Sprint(got["role"]), ":role/reader") {
+		t.Fatalf("user check: %v", got)
+	}
+	s.admin(t, "POST", "/users", map[string]any{"user_name": "bob", "active": true}, http.StatusCreated)
+	if got := s.call(t, "POST", "/authz/v1/check", map[string]any{"user": "bob", "action": "reports:GetReport", "resource": "arn:portcullis:reports:::report/q3"}, http.StatusOK); got["decision"] != "deny" {
+		t.Fatalf("user without roles: %v", got)
+	}
+	s.call(t, "POST", "/authz/v1/check", map[string]any{"user": "nobody", "action": "reports:GetReport", "resource": "x"}, http.StatusNotFound)
+
 	// The CLI asks the same simulator.
 	tf := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tf, []byte(s.token), 0o600); err != nil {

@@ -218,7 +218,9 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	if err != nil {
 		return err
 	}
-	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now})
+	users := dirUsers{st: st, dir: dir}
+	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now,
+		UserRoles: users.Roles})
 	groups := []web.Mounter{pages, admin, decisions, tokenService}
 	if o.Pprof {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {

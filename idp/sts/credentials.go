@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -58,15 +60,60 @@ type SessionClaims struct {
 	// Provider is the web identity's issuer.
 	Provider string            `json:"provider"`
 	Tags     map[string]string `json:"tags,omitempty"`
+	// TransitiveTagKeys are the keys of Tags that pass on to sessions chained from
+	// this one (AssumeRole with these credentials).
+	TransitiveTagKeys []string `json:"transitive_tag_keys,omitempty"`
 	// SessionPolicyDigest is the hex SHA-256 of the compacted inline session policy.
 	SessionPolicyDigest string   `json:"session_policy_digest,omitempty"`
 	SessionPolicyARNs   []string `json:"session_policy_arns,omitempty"`
 }
 
-// issue mints, stores and returns the credentials of a granted request.
-func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Identity, provider string, duration time.Duration, packed int) (*webIdentityResponse, error) {
+// grant is a decided Assume* request: everything the new session is made of.
+type grant struct {
+	role     store.Role
+	req      *sessionRequest
+	duration time.Duration
+	// subject and provider are the federated identity behind the session, kept through
+	// role chaining: the web identity's sub and iss.
+	subject  string
+	provider string
+	// sourceIdentity is recorded on the session: the source identity when one was set,
+	// else the subject.
+	sourceIdentity string
+	tags           map[string]string
+	// transitiveTagKeys are the keys of tags that pass on to chained sessions.
+	transitiveTagKeys []string
+}
+
+// minted is an issued session.
+type minted struct {
+	session     store.RoleSession
+	credentials credentialsXML
+	user        assumedRoleUser
+}
+
+// auditDetails adds the issued session to an audit event's details.
+func (m *minted) auditDetails(d map[string]string) map[string]string {
+	d["access_key_id"] = m.session.ID
+	d["expires_at"] = m.session.ExpiresAt.Format(time.RFC3339)
+	d["duration_seconds"] = fmt.Sprint(int(m.session.ExpiresAt.Sub(m.session.IssuedAt).Seconds()))
+	if m.session.SessionPolicyDigest != "" {
+		d["session_policy_digest"] = m.session.SessionPolicyDigest
+	}
+	return d
+}
+
+// assumedRoleARN is the principal a session of role acts as (SPEC §8; the role's path
+// is left out, as AWS does).
+func (s *Service) assumedRoleARN(roleName, sessionName string) string {
+	return "arn:portcullis:sts::" + s.account + ":assumed-role/" + roleName + "/" + sessionName
+}
+
+// mint creates the key pair, seals the secret to its record, signs the session token
+// and stores the RoleSession.
+func (s *Service) mint(ctx context.Context, g grant) (*minted, error) {
 	now := s.now().UTC().Truncate(time.Second)
-	expires := now.Add(duration)
+	expires := now.Add(g.duration)
 	accessKeyID, secret, err := s.newKeyPair()
 	if err != nil {
 		return nil, internalError(err)
@@ -76,60 +123,71 @@ func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Id
 		return nil, internalError(fmt.Errorf("seal secret access key: %w", err))
 	}
 	var digest string
-	if a.req.policy != nil {
-		sum := sha256.Sum256(a.req.policy)
+	if g.req.policy != nil {
+		sum := sha256.Sum256(g.req.policy)
 		digest = hex.EncodeToString(sum[:])
 	}
-	sourceIdentity := id.SourceIdentity
-	if sourceIdentity == "" {
-		sourceIdentity = id.Subject
-	}
-	assumedARN := "arn:portcullis:sts::" + s.account + ":assumed-role/" + role.Name + "/" + a.req.sessionName
+	assumedARN := s.assumedRoleARN(g.role.Name, g.req.sessionName)
 	claims := SessionClaims{
 		Issuer: s.issuer, Subject: assumedARN, Audience: SessionTokenAudience,
 		Expiry: expires.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(),
 		JWTID: accessKeyID, ClientID: SessionTokenClientID,
-		Role: role.ARN, RoleID: role.ID, SessionName: a.req.sessionName,
-		SourceIdentity: sourceIdentity, Provider: id.Issuer, Tags: maps.Clone(id.Tags),
-		SessionPolicyDigest: digest, SessionPolicyARNs: a.req.policyARNs,
+		Role: g.role.ARN, RoleID: g.role.ID, SessionName: g.req.sessionName,
+		SourceIdentity: g.sourceIdentity, Provider: g.provider, Tags: maps.Clone(g.tags),
+		TransitiveTagKeys:   g.transitiveTagKeys,
+		SessionPolicyDigest: digest, SessionPolicyARNs: g.req.policyARNs,
 	}
 	token, err := s.sign(claims)
 	if err != nil {
 		return nil, internalError(err)
 	}
 	rs := store.RoleSession{
-		ID: accessKeyID, RoleID: role.ID, RoleARN: role.ARN, SessionName: a.req.sessionName,
-		Subject: id.Subject, Issuer: id.Issuer, SourceIdentity: sourceIdentity,
-		SecretSealed: sealed, SessionPolicyDigest: digest, SessionPolicy: a.req.policy,
-		PolicyARNs: a.req.policyARNs, Tags: maps.Clone(id.Tags),
+		ID: accessKeyID, RoleID: g.role.ID, RoleARN: g.role.ARN, SessionName: g.req.sessionName,
+		Subject: g.subject, Issuer: g.provider, SourceIdentity: g.sourceIdentity,
+		SecretSealed: sealed, SessionPolicyDigest: digest, SessionPolicy: g.req.policy,
+		PolicyARNs: g.req.policyARNs, Tags: maps.Clone(g.tags),
 		IssuedAt: now, ExpiresAt: expires,
 	}
 	if err := s.st.CreateRoleSession(ctx, rs); err != nil {
 		return nil, internalError(fmt.Errorf("store role session %s: %w", accessKeyID, err))
 	}
-
-	d := a.details()
-	d["access_key_id"] = accessKeyID
-	d["expires_at"] = expires.Format(time.RFC3339)
-	d["duration_seconds"] = fmt.Sprint(int(duration.Seconds()))
-	if digest != "" {
-		d["session_policy_digest"] = digest
-	}
-	s.audit.Record(ctx, audit.Event{
-		Actor: id.Subject, Action: auditAction, Target: role.ARN, Outcome: audit.Success,
-		RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: d,
-	})
-	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "role", role.ARN,
-		"session", a.req.sessionName, "provider", provider, "subject", id.Subject, "access_key_id", accessKeyID,
-		"expires_at", expires)
-
-	res := webIdentityResult{
-		Credentials: credentialsXML{
+	return &minted{
+		session: rs,
+		credentials: credentialsXML{
 			AccessKeyID: accessKeyID, SecretAccessKey: secret, SessionToken: token,
 			Expiration: expires.Format(time.RFC3339),
 		},
+		user: assumedRoleUser{Arn: assumedARN, AssumedRoleID: g.role.ID + ":" + g.req.sessionName},
+	}, nil
+}
+
+// issue mints, stores and returns the credentials of a granted web identity request.
+func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Identity, provider string, duration time.Duration, packed int) (*webIdentityResponse, error) {
+	sourceIdentity := id.SourceIdentity
+	if sourceIdentity == "" {
+		sourceIdentity = id.Subject
+	}
+	m, err := s.mint(ctx, grant{
+		role: role, req: &a.req.sessionRequest, duration: duration,
+		subject: id.Subject, provider: id.Issuer, sourceIdentity: sourceIdentity,
+		tags: id.Tags, transitiveTagKeys: transitiveKeys(id.Tags, id.TransitiveTagKeys),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	s.audit.Record(ctx, audit.Event{
+		Actor: id.Subject, Action: auditAction, Target: role.ARN, Outcome: audit.Success,
+		RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: m.auditDetails(a.details()),
+	})
+	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "role", role.ARN,
+		"session", a.req.sessionName, "provider", provider, "subject", id.Subject, "access_key_id", m.session.ID,
+		"expires_at", m.session.ExpiresAt)
+
+	res := webIdentityResult{
+		Credentials:                 m.credentials,
 		SubjectFromWebIdentityToken: id.Subject,
-		AssumedRoleUser:             assumedRoleUser{Arn: assumedARN, AssumedRoleID: role.ID + ":" + a.req.sessionName},
+		AssumedRoleUser:             m.user,
 		Provider:                    id.Issuer,
 		SourceIdentity:              id.SourceIdentity,
 	}
@@ -141,6 +199,22 @@ func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Id
 		res.PackedPolicySize = &pct
 	}
 	return &webIdentityResponse{Result: res}, nil
+}
+
+// transitiveKeys returns the keys of tags named in keys, as the tags spell them,
+// sorted: tag keys compare case-insensitively (SPEC §1.6).
+func transitiveKeys(tags map[string]string, keys []string) []string {
+	var out []string
+	for k := range tags {
+		for _, t := range keys {
+			if strings.EqualFold(k, t) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 var accessKeyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

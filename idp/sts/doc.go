@@ -10,6 +10,16 @@
 // issued credential is stored as a store.RoleSession and audited, and so is every
 // refusal.
 //
+// The credentials it issues sign requests with AWS Signature Version 4, in the
+// Authorization header or presigned in the query string (sigv4.go). Two signed actions
+// are served: GetCallerIdentity, and AssumeRole, which is always role chaining here
+// (the caller is a role session) and so lasts at most an hour. AssumeRole decides the
+// target role's trust policy for the calling session, named by its assumed-role ARN or
+// its role's ARN (as AWS does); account principals grant nothing, because the caller's
+// permission policies are not evaluated here. A source identity once set stays for the
+// chain, and only transitive session tags pass on. The refusals of AssumeRole are
+// audited as those of AssumeRoleWithWebIdentity are.
+//
 // Condition keys a trust policy can use, besides the identity's own
 // ("token.actions.githubusercontent.com:sub", ":aud", ":repository", ...):
 //
@@ -20,12 +30,18 @@
 //	portcullis:RequestTag/<key>   each session tag the token carries
 //	portcullis:TagKeys            the keys of those tags
 //
+// AssumeRole's trust decisions see sts:RoleSessionName, sts:ExternalId,
+// sts:SourceIdentity, portcullis:PrincipalArn (the calling role's ARN),
+// portcullis:PrincipalAccount, portcullis:userid, portcullis:PrincipalTag/<key> (the
+// calling session's tags), portcullis:SourceIp, and for carried tags
+// portcullis:RequestTag/<key>, portcullis:TagKeys and sts:TransitiveTagKeys.
+//
 // Each portcullis: key also answers to its aws: spelling. Identity condition keys in the
 // aws:, portcullis:, sts: and saml: namespaces are dropped: a token claim must never pose
 // as a key the service sets itself.
 //
 // This package does not verify web identity tokens itself (federation/webidentity
-// does, behind IdentityVerifier), does not check SigV4 (the actions it serves are
-// unsigned, SPEC §1.1) and does not decide what a session may do afterwards: that is
-// the decision point's job, from the stored RoleSession.
+// does, behind IdentityVerifier), ignores any signature on the unsigned actions (SPEC
+// §1.1) and does not decide what a session may do afterwards: that is the decision
+// point's job, from the stored RoleSession.
 package sts

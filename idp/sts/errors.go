@@ -39,6 +39,16 @@ const (
 	codeInvalidAction        = "InvalidAction"
 	codeInternalFailure      = "InternalFailure"
 	msgNotAuthorized         = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+	// The signed actions' authentication errors (AWS common query errors).
+	codeMissingAuthentication = "MissingAuthenticationToken"
+	codeIncompleteSignature   = "IncompleteSignature"
+	codeInvalidClientTokenID  = "InvalidClientTokenId"
+	codeSignatureDoesNotMatch = "SignatureDoesNotMatch"
+	codeSessionExpired        = "ExpiredToken"
+	codeRequestExpired        = "RequestExpired"
+	msgInvalidClientToken     = "The security token included in the request is invalid."
+	msgSignatureMismatch      = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 )
 
 // awsError is the one error type of this package's HTTP edge: Code is the AWS error
@@ -53,6 +63,25 @@ func validationError(msg string) *httperr.Error {
 
 func accessDenied(cause error) *httperr.Error {
 	return awsError(http.StatusForbidden, codeAccessDenied, msgNotAuthorized, cause)
+}
+
+// notAuthorized is AccessDenied for an action other than AssumeRoleWithWebIdentity.
+func notAuthorized(action string, cause error) *httperr.Error {
+	return awsError(http.StatusForbidden, codeAccessDenied, "Not authorized to perform "+action, cause)
+}
+
+// The answers to a signed request that does not authenticate. None says which check
+// failed beyond its code; the cause goes to the log.
+func incompleteSignature(msg string, cause error) *httperr.Error {
+	return awsError(http.StatusBadRequest, codeIncompleteSignature, msg, cause)
+}
+
+func invalidClientToken(cause error) *httperr.Error {
+	return awsError(http.StatusForbidden, codeInvalidClientTokenID, msgInvalidClientToken, cause)
+}
+
+func signatureMismatch(cause error) *httperr.Error {
+	return awsError(http.StatusForbidden, codeSignatureDoesNotMatch, msgSignatureMismatch, cause)
 }
 
 func internalError(cause error) *httperr.Error {

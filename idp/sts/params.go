@@ -84,11 +84,10 @@ func (v *validation) lengthIn(member, value string, lo, hi int) {
 	}
 }
 
-// webIdentityRequest is a checked AssumeRoleWithWebIdentity request.
-type webIdentityRequest struct {
+// sessionRequest holds the parameters every Assume* action shares.
+type sessionRequest struct {
 	roleARN     string
 	sessionName string
-	token       string
 	// duration is the requested lifetime; zero when DurationSeconds was absent.
 	duration time.Duration
 	// policy is the inline session policy, compacted; nil without one.
@@ -97,11 +96,17 @@ type webIdentityRequest struct {
 	// they resolve to.
 	policyARNs  []string
 	policyNames []string
-	providerID  string
+}
+
+// webIdentityRequest is a checked AssumeRoleWithWebIdentity request.
+type webIdentityRequest struct {
+	sessionRequest
+	token      string
+	providerID string
 }
 
 // packedSize is what counts against the packed-policy limit before session tags.
-func (r *webIdentityRequest) packedSize() int {
+func (r *sessionRequest) packedSize() int {
 	n := len(r.policy)
 	for _, a := range r.policyARNs {
 		n += len(a)
@@ -109,28 +114,38 @@ func (r *webIdentityRequest) packedSize() int {
 	return n
 }
 
-// parseWebIdentityRequest checks every parameter that needs no token, role or store,
-// so that a request the client must fix fails before its token is spent (a verifier
-// with a replay cache accepts each token once).
-func parseWebIdentityRequest(p params, account string) (webIdentityRequest, error) {
-	var req webIdentityRequest
-	var v validation
-	var err error
-	get := func(name string) string {
-		s, e := p.one(name)
-		if e != nil && err == nil {
-			err = e
-		}
-		return s
+// formReader reads single-valued parameters and keeps the first error.
+type formReader struct {
+	p   params
+	err error
+}
+
+func (f *formReader) get(name string) string {
+	s, e := f.p.one(name)
+	if e != nil && f.err == nil {
+		f.err = e
 	}
-	req.roleARN = get("RoleArn")
-	req.sessionName = get("RoleSessionName")
-	req.token = get("WebIdentityToken")
-	req.providerID = get("ProviderId")
-	durationParam := get("DurationSeconds")
-	policyParam, policySet := get("Policy"), len(p.form["Policy"]) > 0
-	if err != nil {
-		return req, err
+	return s
+}
+
+// sessionParams are the shared parameters as read, before the checks that need them
+// all to be well formed.
+type sessionParams struct {
+	policy    string
+	policySet bool
+}
+
+// readSessionRequest reads and checks RoleArn, RoleSessionName, DurationSeconds,
+// Policy and PolicyArns, adding every constraint violation to v. finish completes the
+// checks once v holds no violation.
+func readSessionRequest(f *formReader, v *validation, account string) (sessionRequest, sessionParams) {
+	var req sessionRequest
+	req.roleARN = f.get("RoleArn")
+	req.sessionName = f.get("RoleSessionName")
+	durationParam := f.get("DurationSeconds")
+	sp := sessionParams{policy: f.get("Policy"), policySet: len(f.p.form["Policy"]) > 0}
+	if f.err != nil {
+		return req, sp
 	}
 
 	v.lengthIn("roleArn", req.roleARN, minRoleARN, maxRoleARN)
@@ -139,7 +154,6 @@ func parseWebIdentityRequest(p params, account string) (webIdentityRequest, erro
 		v.add("Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
 			clip(req.sessionName, maxSessionName), sessionNameFormat)
 	}
-	v.lengthIn("webIdentityToken", req.token, minToken, maxToken)
 	if durationParam != "" {
 		n, perr := strconv.Atoi(durationParam)
 		switch {
@@ -153,18 +167,18 @@ func parseWebIdentityRequest(p params, account string) (webIdentityRequest, erro
 			req.duration = time.Duration(n) * time.Second
 		}
 	}
-	if policySet {
+	if sp.policySet {
 		switch {
-		case policyParam == "":
+		case sp.policy == "":
 			v.add("Value at 'policy' failed to satisfy constraint: Member must have length greater than or equal to 1")
-		case len(policyParam) > maxPolicyPlain:
-			// Far past anything that could pack into the limit; not worth parsing.
-			return req, packedTooLarge(len(policyParam))
-		case !validPolicyChars(policyParam):
+		case len(sp.policy) > maxPolicyPlain:
+			// Far past anything that could pack into the limit; finish refuses it
+			// without parsing.
+		case !validPolicyChars(sp.policy):
 			v.add("Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
 		}
 	}
-	arns, arnErr := policyARNParams(p.form)
+	arns, arnErr := policyARNParams(f.p.form)
 	if arnErr != "" {
 		v.add("%s", arnErr)
 	}
@@ -177,23 +191,50 @@ func parseWebIdentityRequest(p params, account string) (webIdentityRequest, erro
 		req.policyARNs = append(req.policyARNs, a)
 		req.policyNames = append(req.policyNames, name)
 	}
+	return req, sp
+}
+
+// finish runs the checks that need well-formed parameters: the role ARN's shape, the
+// session policy's grammar and the packed size.
+func (r *sessionRequest) finish(sp sessionParams) error {
+	if r.roleARN != "" && !isRoleARN(r.roleARN) {
+		return validationError("Request ARN is invalid")
+	}
+	if sp.policySet {
+		doc, err := compactPolicy(sp.policy)
+		if err != nil {
+			return err
+		}
+		r.policy = doc
+	}
+	if n := r.packedSize(); n > maxPackedPolicy {
+		return packedTooLarge(n)
+	}
+	return nil
+}
+
+// parseWebIdentityRequest checks every parameter that needs no token, role or store,
+// so that a request the client must fix fails before its token is spent (a verifier
+// with a replay cache accepts each token once).
+func parseWebIdentityRequest(p params, account string) (webIdentityRequest, error) {
+	var req webIdentityRequest
+	var v validation
+	f := &formReader{p: p}
+	var sp sessionParams
+	req.sessionRequest, sp = readSessionRequest(f, &v, account)
+	req.token = f.get("WebIdentityToken")
+	req.providerID = f.get("ProviderId")
+	if f.err != nil {
+		return req, f.err
+	}
+	if sp.policySet && len(sp.policy) > maxPolicyPlain {
+		return req, packedTooLarge(len(sp.policy))
+	}
+	v.lengthIn("webIdentityToken", req.token, minToken, maxToken)
 	if err := v.err(); err != nil {
 		return req, err
 	}
-	if req.roleARN != "" && !isRoleARN(req.roleARN) {
-		return req, validationError("Request ARN is invalid")
-	}
-	if policySet {
-		doc, err := compactPolicy(policyParam)
-		if err != nil {
-			return req, err
-		}
-		req.policy = doc
-	}
-	if n := req.packedSize(); n > maxPackedPolicy {
-		return req, packedTooLarge(n)
-	}
-	return req, nil
+	return req, req.finish(sp)
 }
 
 // compactPolicy parses an inline session policy (it may only narrow the role, SPEC

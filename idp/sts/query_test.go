@@ -91,7 +91,7 @@ func TestQueryProtocolErrors(t *testing.T) {
 		q    url.Values
 		code string
 	}{
-		{"unknown action", base("Action", "GetCallerIdentity"), "InvalidAction"},
+		{"unknown action", base("Action", "GetFederationToken"), "InvalidAction"},
 		{"missing action", base("Action", ""), "MissingAction"},
 		{"missing version", base("Version", ""), "MissingParameter"},
 		{"other version", base("Version", "2010-01-01"), "InvalidAction"},

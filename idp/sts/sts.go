@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/xml"
@@ -41,6 +42,8 @@ type Store interface {
 	// GetManagedPolicy resolves the managed session policies named by PolicyArns.
 	GetManagedPolicy(ctx context.Context, name string) (store.ManagedPolicy, error)
 	CreateRoleSession(ctx context.Context, s store.RoleSession) error
+	// GetRoleSession finds the session whose access key id signed a request.
+	GetRoleSession(ctx context.Context, id string) (store.RoleSession, error)
 }
 
 var _ Store = store.Store(nil)
@@ -70,11 +73,16 @@ type Identity struct {
 	// Tags are the session tags of the "https://aws.amazon.com/tags" claim
 	// (principal_tags); carrying any needs sts:TagSession in the trust policy.
 	Tags map[string]string
+	// TransitiveTagKeys are the claim's transitive_tag_keys: the keys of Tags that
+	// pass on when the session assumes another role (AssumeRole, role chaining).
+	TransitiveTagKeys []string
 }
 
-// KeySource hands out the key that signs session tokens (a *keys.Manager).
+// KeySource hands out the key that signs session tokens and the published keys that
+// verify them (a *keys.Manager).
 type KeySource interface {
 	Current() keys.Key
+	PublicKeys() []keys.Key
 }
 
 // Deps are what New needs. Store, Verifier, Sealer, Keys, Issuer and Account are
@@ -191,8 +199,14 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := audit.WithRequestID(r.Context(), reqID)
 	r = r.WithContext(ctx)
 
-	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-	if err := r.ParseForm(); err != nil {
+	// The body is read once, bounded, for the SigV4 payload hash, and put back for
+	// the form parser.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err == nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		err = r.ParseForm()
+	}
+	if err != nil {
 		s.writeError(w, r, reqID, awsError(http.StatusBadRequest, codeValidation, "The request is not a valid form or is too large.", err))
 		return
 	}
@@ -216,20 +230,33 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 			"The request must contain the parameter Version", nil))
 		return
 	}
-	if version != apiVersion || action != "AssumeRoleWithWebIdentity" {
-		s.writeError(w, r, reqID, awsError(http.StatusBadRequest, codeInvalidAction,
-			fmt.Sprintf("Could not find operation %s for version %s", clip(action, 64), clip(version, 16)), nil))
-		return
+	var resp interface{ setRequestID(string) }
+	switch {
+	case version != apiVersion:
+		err = invalidAction(action, version)
+	case action == "AssumeRoleWithWebIdentity":
+		// Unsigned (SPEC §1.1): a signature, if any, is ignored.
+		resp, err = s.assumeRoleWithWebIdentity(ctx, p, clientIP(r))
+	case action == "GetCallerIdentity":
+		resp, err = s.getCallerIdentity(ctx, r, body)
+	case action == "AssumeRole":
+		resp, err = s.assumeRole(ctx, r, body, p)
+	default:
+		err = invalidAction(action, version)
 	}
-	resp, err := s.assumeRoleWithWebIdentity(ctx, p, clientIP(r))
 	if err != nil {
 		s.writeError(w, r, reqID, err)
 		return
 	}
-	resp.Metadata.RequestID = reqID
+	resp.setRequestID(reqID)
 	// Credentials must not sit in shared caches.
 	w.Header().Set("Cache-Control", "no-store")
 	writeXML(w, http.StatusOK, resp)
+}
+
+func invalidAction(action, version string) error {
+	return awsError(http.StatusBadRequest, codeInvalidAction,
+		fmt.Sprintf("Could not find operation %s for version %s", clip(action, 64), clip(version, 16)), nil)
 }
 
 func (s *Service) requestID() (string, error) {

@@ -35,6 +35,8 @@ type webIdentityResponse struct {
 	Metadata responseMetadata  `xml:"ResponseMetadata"`
 }
 
+func (r *webIdentityResponse) setRequestID(id string) { r.Metadata.RequestID = id }
+
 type webIdentityResult struct {
 	Credentials                 credentialsXML  `xml:"Credentials"`
 	SubjectFromWebIdentityToken string          `xml:"SubjectFromWebIdentityToken"`
@@ -148,16 +150,24 @@ func (s *Service) exchange(ctx context.Context, p params, a *attempt) (*webIdent
 	if err != nil {
 		return nil, err
 	}
-	for i, name := range req.policyNames {
-		if _, err := s.st.GetManagedPolicy(ctx, name); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, validationError(fmt.Sprintf("Policy %s does not exist or is not attachable.", clip(req.policyARNs[i], 128)))
-			}
-			return nil, internalError(fmt.Errorf("look up session policy %s: %w", name, err))
-		}
+	if err := s.checkManagedPolicies(ctx, &req.sessionRequest); err != nil {
+		return nil, err
 	}
 
 	return s.issue(ctx, a, role, &id, provider, duration, packed)
+}
+
+// checkManagedPolicies checks that every managed session policy named exists.
+func (s *Service) checkManagedPolicies(ctx context.Context, req *sessionRequest) error {
+	for i, name := range req.policyNames {
+		if _, err := s.st.GetManagedPolicy(ctx, name); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return validationError(fmt.Sprintf("Policy %s does not exist or is not attachable.", clip(req.policyARNs[i], 128)))
+			}
+			return internalError(fmt.Errorf("look up session policy %s: %w", name, err))
+		}
+	}
+	return nil
 }
 
 // checkTrust decides the role's trust policy for every action the request needs:
@@ -165,12 +175,9 @@ func (s *Service) exchange(ctx context.Context, p params, a *attempt) (*webIdent
 // sts:SetSourceIdentity when it carries a source identity (SPEC §1.6). The client
 // hears only AccessDenied; the log and the audit trail get the reason.
 func (s *Service) checkTrust(role store.Role, id *Identity, provider string, req webIdentityRequest, sourceIP string) error {
-	if len(role.TrustPolicy) == 0 {
-		return accessDenied(fmt.Errorf("role %s has no trust policy", role.ARN))
-	}
-	trust, err := s.ev.CompileJSON("role/"+role.ID+"/trust", cacheVersion(role.Version, role.TrustPolicy), policy.Trust, role.TrustPolicy)
+	trust, err := s.trustPolicy(role)
 	if err != nil {
-		return accessDenied(fmt.Errorf("role %s: trust policy does not compile: %w", role.ARN, err))
+		return accessDenied(err)
 	}
 	cond := s.trustContext(id, provider, req.sessionName, sourceIP)
 	names := s.principalNames(provider)
@@ -182,12 +189,24 @@ func (s *Service) checkTrust(role store.Role, id *Identity, provider string, req
 		actions = append(actions, actionSetSourceIdentity)
 	}
 	for _, action := range actions {
-		d := s.decideTrust(trust, names, action, cond)
+		d := s.decideTrust(trust, policy.PrincipalFederated, names, action, cond)
 		if d.Effect != policy.Allow {
 			return accessDenied(&trustDenial{role: role.ARN, action: action, decision: d})
 		}
 	}
 	return nil
+}
+
+// trustPolicy compiles the role's trust policy, cached by the evaluator.
+func (s *Service) trustPolicy(role store.Role) (*policy.Compiled, error) {
+	if len(role.TrustPolicy) == 0 {
+		return nil, fmt.Errorf("role %s has no trust policy", role.ARN)
+	}
+	trust, err := s.ev.CompileJSON("role/"+role.ID+"/trust", cacheVersion(role.Version, role.TrustPolicy), policy.Trust, role.TrustPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("role %s: trust policy does not compile: %w", role.ARN, err)
+	}
+	return trust, nil
 }
 
 // trustDenial is the internal cause of a trust refusal.
@@ -209,15 +228,16 @@ func (e *trustDenial) Error() string {
 	return msg
 }
 
-// decideTrust evaluates the trust policy with the provider under each of its names:
-// a statement may name it by ARN (either partition) or by bare host/path as AWS's
-// built-in providers are. Principals match exactly, so each name is one evaluation.
-// An explicit Deny under any name wins; otherwise any allowing name allows.
-func (s *Service) decideTrust(trust *policy.Compiled, names []string, action string, cond policy.Context) policy.Decision {
+// decideTrust evaluates the trust policy with the principal under each of its names:
+// a statement may name a provider by ARN (either partition) or by bare host/path as
+// AWS's built-in providers are, and a role session by its assumed-role ARN or its
+// role's ARN. Principals match exactly, so each name is one evaluation. An explicit
+// Deny under any name wins; otherwise any allowing name allows.
+func (s *Service) decideTrust(trust *policy.Compiled, principalType string, names []string, action string, cond policy.Context) policy.Decision {
 	var allowed *policy.Decision
 	var last policy.Decision
 	for _, n := range names {
-		d := s.ev.EvaluateTrust(trust, policy.Principal{Type: policy.PrincipalFederated, ID: n}, action, cond)
+		d := s.ev.EvaluateTrust(trust, policy.Principal{Type: principalType, ID: n}, action, cond)
 		if d.Explicit {
 			return d
 		}
@@ -337,6 +357,12 @@ func providerName(issuer string) string {
 }
 
 func (s *Service) recordRefusal(ctx context.Context, a *attempt, err error) {
+	s.recordRefused(ctx, auditAction, a.actor(), a.req.roleARN, a.sourceIP, a.details(), err)
+}
+
+// recordRefused audits a refused request of an Assume* action: Denied for a 403,
+// Failure otherwise, with the internal cause as the reason.
+func (s *Service) recordRefused(ctx context.Context, action, actor, target, sourceIP string, d map[string]string, err error) {
 	outcome, code, reason := audit.Failure, "", err.Error()
 	if he := asHTTPError(err); he != nil {
 		code = he.Code
@@ -349,10 +375,9 @@ func (s *Service) recordRefusal(ctx context.Context, a *attempt, err error) {
 			reason = he.Msg
 		}
 	}
-	d := a.details()
 	d["code"] = code
 	s.audit.Record(ctx, audit.Event{
-		Actor: a.actor(), Action: auditAction, Target: a.req.roleARN, Outcome: outcome,
-		Reason: reason, RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: d,
+		Actor: actor, Action: action, Target: target, Outcome: outcome,
+		Reason: reason, RequestID: audit.RequestIDFrom(ctx), SourceIP: sourceIP, Details: d,
 	})
 }

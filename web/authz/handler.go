@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/portcullis-id/portcullis/idp/audit"
 	"github.com/portcullis-id/portcullis/idp/authz"
 	"github.com/portcullis-id/portcullis/idp/policy"
+	"github.com/portcullis-id/portcullis/store"
 	"github.com/portcullis-id/portcullis/web/httperr"
 )
 
@@ -60,6 +62,9 @@ type Deps struct {
 	// Now supplies aws:CurrentTime and aws:EpochTime when the request context lacks
 	// them, read once per request.
 	Now func() time.Time
+	// UserRoles resolves a user (name or id) to the roles the mapping rules grant; nil
+	// turns off the user principal. A missing user is an error wrapping store.ErrNotFound.
+	UserRoles func(ctx context.Context, user string) (userID string, roles []string, err error)
 }
 
 // Handler serves the PDP endpoints.
@@ -155,6 +160,7 @@ func (h *Handler) record(r *http.Request, c *call, action string, status int, er
 // empty token from none.
 type checkBody struct {
 	Role         string              `json:"role"`
+	User         string              `json:"user"`
 	SessionToken *string             `json:"session_token"`
 	Action       string              `json:"action"`
 	Resource     string              `json:"resource"`
@@ -192,6 +198,10 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	c.target = roleTarget(b.Role)
 	switch {
+	case b.User != "" && (b.Role != "" || b.SessionToken != nil):
+		return httperr.BadField("user", "give one of user, role or session_token")
+	case b.User != "":
+		return h.checkUser(w, r, c, b)
 	case b.SessionToken != nil && b.Role != "":
 		return httperr.BadField("session_token", "give either role or session_token, not both: the session names its role")
 	case b.SessionToken != nil:
@@ -208,6 +218,31 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	h.decided(w, c, res)
+	return nil
+}
+
+// checkUser decides for a user principal: allowed when one of the roles the mapping
+// rules grant the user allows it.
+func (h *Handler) checkUser(w http.ResponseWriter, r *http.Request, c *call, b checkBody) error {
+	if h.d.UserRoles == nil {
+		return &httperr.Error{Status: http.StatusNotImplemented, Code: "not_implemented", Field: "user", Msg: "this server does not resolve users"}
+	}
+	c.target = "user:" + b.User
+	id, roles, err := h.d.UserRoles(r.Context(), b.User)
+	if errors.Is(err, store.ErrNotFound) {
+		return &httperr.Error{Status: http.StatusNotFound, Code: "not_found", Field: "user", Msg: "no such user", Err: err}
+	}
+	if err != nil {
+		return httperr.Internal(fmt.Errorf("roles of user %s: %w", b.User, err))
+	}
+	res, err := h.d.PDP.CheckUser(r.Context(), id, roles, authz.CheckRequest{
+		Action: b.Action, Resource: b.Resource, Context: h.withClock(b.Context),
+	})
+	if err != nil {
+		return err
+	}
+	h.decided(w, c, res.Result)
+	c.target = "user:" + id
 	return nil
 }
 
