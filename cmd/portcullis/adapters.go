@@ -141,7 +141,7 @@ func (policyValidator) ValidateIdentity(doc []byte) error {
 }
 
 func (policyValidator) ValidateTrust(doc []byte) error {
-	_, err := policy.Parse(doc, policy.Trust)
+	_, err := policy.ParseTrust(doc)
 	return err
 }
 

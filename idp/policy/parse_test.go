@@ -150,7 +150,7 @@ func TestWarningsFlagRiskyShapes(t *testing.T) {
 		{"federated with only other keys", Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.google.com:email":"a@b"}}}]}`,
 			[]string{"Statement[0].Condition federated-without-sub-or-aud"}},
 		{"federated sub only via wildcard", Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"x.example"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"x.example:sub":"*"}}}]}`,
-			[]string{"Statement[0].Condition federated-without-sub-or-aud"}},
+			[]string{"Statement[0].Condition federated-without-sub-or-aud", `Statement[0].Condition.StringLike["x.example:sub"] broad-web-identity-subject`}},
 		{"federated sub via IfExists", Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"x.example"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEqualsIfExists":{"x.example:sub":"a"}}}]}`,
 			[]string{"Statement[0].Condition federated-without-sub-or-aud"}},
 		{"federated bound by sub", Trust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"x.example"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"X.EXAMPLE:SUB":"repo:o/r:*"}}}]}`, nil},

@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Warning is a valid but risky shape, reported so that a reviewer looks twice.
 type Warning struct {
@@ -13,10 +17,13 @@ func (w Warning) String() string { return w.Path + ": " + w.Message + " [" + w.C
 
 // Warning codes.
 const (
-	WarnAllowAll           = "allow-all"
-	WarnAllowNotAction     = "allow-not-action"
-	WarnAllowNotResource   = "allow-not-resource"
-	WarnFederatedUnbound   = "federated-without-sub-or-aud"
+	WarnAllowAll         = "allow-all"
+	WarnAllowNotAction   = "allow-not-action"
+	WarnAllowNotResource = "allow-not-resource"
+	WarnFederatedUnbound = "federated-without-sub-or-aud"
+	// WarnBroadSubject: a web-identity sub pattern that admits any repository of an
+	// owner (repo:acme/*) or any pull request (…:pull_request), which CI forks can mint.
+	WarnBroadSubject       = "broad-web-identity-subject"
 	WarnTrustAnyone        = "trust-anyone"
 	WarnForAllValuesUnsafe = "for-all-values-without-null"
 )
@@ -60,6 +67,17 @@ func (d *Document) Warnings() []Warning {
 		if len(s.Principal.Federated) > 0 && !bindsSubOrAud(s.Conditions) {
 			add(path+".Condition", WarnFederatedUnbound,
 				"federated principal with no condition on a :sub or :aud key: any identity the provider issues tokens for can assume this role")
+		}
+		for _, c := range s.Conditions {
+			if !strings.HasSuffix(strings.ToLower(c.Key), ":sub") || !strings.Contains(c.Operator, "Like") || strings.Contains(c.Operator, "Not") {
+				continue
+			}
+			for _, v := range c.Values {
+				if broadSubject(v) {
+					add(keyPath(path+".Condition."+c.Operator, c.Key), WarnBroadSubject,
+						fmt.Sprintf("%q admits any repository of an owner or any pull request; pin the repository and the branch or environment", v))
+				}
+			}
 		}
 	}
 	return out
@@ -111,4 +129,39 @@ func allWildcard(vals []string) bool {
 		}
 	}
 	return true
+}
+
+// broadSubject reports sub patterns (GitHub Actions' repo:<owner>/<repo>:<context>) that
+// let more than one repository, or pull requests, assume the role.
+func broadSubject(v string) bool {
+	if v == "*" || strings.Contains(v, "pull_request") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(v, "repo:")
+	if !ok {
+		return false
+	}
+	repo, _, _ := strings.Cut(rest, ":")
+	_, name, found := strings.Cut(repo, "/")
+	return !found || strings.ContainsAny(name, "*?") || strings.ContainsAny(repo, "*?") && !strings.Contains(repo, "/")
+}
+
+// ParseTrust parses a role trust policy for storing: on top of Parse's checks it refuses
+// a federated (web-identity or SAML) statement with no condition on a :sub or :aud key,
+// since such a role can be assumed by anyone the provider issues tokens for.
+func ParseTrust(data []byte) (*Document, error) {
+	d, err := Parse(data, Trust)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, w := range d.Warnings() {
+		if w.Code == WarnFederatedUnbound {
+			errs = append(errs, &FieldError{Path: w.Path, Msg: "a federated principal needs a condition on the provider's :sub or :aud key"})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return d, nil
 }
