@@ -75,7 +75,7 @@ can be compared with what the machine can sign.`,
 	f.DurationVar(&o.signFor, "sign-for", 5*time.Second, "measure the raw signing rate for this long first (0 skips)")
 	f.StringVar(&o.client, "client", "raw", "load client: raw (pre-built requests on keep-alive connections, least CPU) or net/http")
 	f.StringVar(&o.profile, "cpuprofile", "", "write the self-started server's CPU profile for the measured window to this file")
-	bench.AddCommand(tok)
+	bench.AddCommand(tok, newBenchSTSCmd())
 	return bench
 }
 
@@ -93,7 +93,7 @@ func runBenchToken(ctx context.Context, out io.Writer, o benchOpts) error {
 	var srv *benchServer
 	if o.server == "" {
 		var err error
-		srv, err = startBenchServer(ctx, o.alg)
+		srv, err = startBenchServer(ctx, o.alg, "")
 		if err != nil {
 			return err
 		}
@@ -274,13 +274,19 @@ func netHTTPWorkers(tokenURL string, body []byte, id, secret string, concurrency
 // reading the answer with net/http's response parser. Like wrk, this spends as little
 // CPU as possible on the generating side, which shares the machine with the server.
 func rawWorkers(tokenURL string, body []byte, id, secret string) (func() (worker, func(), error), error) {
-	u, err := url.Parse(tokenURL)
+	auth := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
+	return rawPostWorkers(tokenURL, body, "Authorization: Basic "+auth+"\r\n", checkTokenResponse)
+}
+
+// rawPostWorkers posts body to target on one keep-alive connection per worker, with
+// extra pre-formatted header lines, and checks each answer with check.
+func rawPostWorkers(target string, body []byte, headers string, check func(*http.Response) error) (func() (worker, func(), error), error) {
+	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
 	}
-	auth := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
-	req := []byte(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Basic %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
-		u.RequestURI(), u.Host, auth, len(body), body))
+	req := []byte(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
+		u.RequestURI(), u.Host, headers, len(body), body))
 	return func() (worker, func(), error) {
 		conn, err := net.Dial("tcp", u.Host)
 		if err != nil {
@@ -297,7 +303,7 @@ func rawWorkers(tokenURL string, body []byte, id, secret string) (func() (worker
 				return err
 			}
 			defer resp.Body.Close()
-			return checkTokenResponse(resp)
+			return check(resp)
 		}, func() { conn.Close() }, nil
 	}, nil
 }
@@ -316,23 +322,7 @@ func checkTokenResponse(resp *http.Response) error {
 // rawSignRate signs an access-token-sized claim set on every core for d and returns
 // signatures per second: the ceiling the token endpoint is compared with.
 func rawSignRate(alg string, d time.Duration) (float64, error) {
-	var key crypto.Signer
-	var err error
-	switch alg {
-	case "RS256":
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ES256":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "EdDSA":
-		_, key, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		return 0, fmt.Errorf("--alg: must be RS256, ES256 or EdDSA")
-	}
-	if err != nil {
-		return 0, err
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: key},
-		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "bench"))
+	signer, err := benchSigner(alg)
 	if err != nil {
 		return 0, err
 	}
@@ -360,6 +350,27 @@ func rawSignRate(alg string, d time.Duration) (float64, error) {
 	return float64(n.Load()) / d.Seconds(), nil
 }
 
+// benchSigner is a go-jose at+jwt signer with a fresh key of alg.
+func benchSigner(alg string) (jose.Signer, error) {
+	var key crypto.Signer
+	var err error
+	switch alg {
+	case "RS256":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ES256":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "EdDSA":
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("--alg: must be RS256, ES256 or EdDSA")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: key},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "bench"))
+}
+
 // benchServer is a server process started for one load run.
 type benchServer struct {
 	cmd     *exec.Cmd
@@ -370,7 +381,7 @@ type benchServer struct {
 	profBuf *bytes.Buffer
 }
 
-func startBenchServer(ctx context.Context, alg string) (*benchServer, error) {
+func startBenchServer(ctx context.Context, alg, extraYAML string) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -386,7 +397,7 @@ func startBenchServer(ctx context.Context, alg string) (*benchServer, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	issuer := "http://" + addr
-	cfg := fmt.Sprintf("listen: %q\nissuer: %q\ndata_dir: %q\nsigning:\n  algorithm: %s\nlogging:\n  level: warn\n", addr, issuer, filepath.Join(dir, "data"), alg)
+	cfg := fmt.Sprintf("listen: %q\nissuer: %q\ndata_dir: %q\nsigning:\n  algorithm: %s\nlogging:\n  level: warn\n%s", addr, issuer, filepath.Join(dir, "data"), alg, extraYAML)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err

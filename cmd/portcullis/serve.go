@@ -102,7 +102,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	if now == nil {
 		now = time.Now
 	}
-	st, err := bolt.Open(ctx, cfg.Storage.Bolt.Path, bolt.Options{Now: now})
+	st, err := bolt.Open(ctx, cfg.Storage.Bolt.Path, bolt.Options{Now: now, MaxBatchDelay: 500 * time.Microsecond})
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.Storage.Bolt.Path, err)
 	}
