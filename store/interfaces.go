@@ -213,6 +213,30 @@ type RoleSessions interface {
 	// ListRoleSessions returns every stored session of the role, revoked and expired
 	// ones included until they are swept, newest (IssuedAt) first.
 	ListRoleSessions(ctx context.Context, roleID string) ([]RoleSession, error)
+	// FindRoleSessions returns the stored sessions f selects, newest (IssuedAt) first,
+	// never nil. With f.RoleID it reads that role's sessions only; without, it scans
+	// every stored session, which is for administration, not a request path.
+	FindRoleSessions(ctx context.Context, f RoleSessionFilter) ([]RoleSession, error)
+}
+
+// RoleSessionFilter selects role sessions; every non-zero field must match.
+type RoleSessionFilter struct {
+	RoleID string
+	// Subject is compared exactly with RoleSession.Subject.
+	Subject string
+	// LiveAt keeps only the sessions that are neither revoked nor expired at this time.
+	LiveAt time.Time
+}
+
+// Matches reports whether f selects s.
+func (f RoleSessionFilter) Matches(s RoleSession) bool {
+	switch {
+	case f.RoleID != "" && s.RoleID != f.RoleID,
+		f.Subject != "" && s.Subject != f.Subject,
+		!f.LiveAt.IsZero() && (s.Revoked || !f.LiveAt.Before(s.ExpiresAt)):
+		return false
+	}
+	return true
 }
 
 // Tx is every aggregate bound to one transaction.

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/portcullis-id/portcullis/federation/webidentity"
@@ -167,4 +170,31 @@ func (w webIdentity) VerifyWebIdentity(ctx context.Context, token string) (sts.I
 		Issuer: t.Issuer.URL, Subject: t.Subject, Audience: t.Audience,
 		ConditionKeys: t.ConditionKeys(), Expiry: t.Expiry,
 	}, nil
+}
+
+// tokenExchangeRoute sends RFC 8693 token-exchange requests at the token endpoint to the
+// STS and every other grant to the OpenID provider, untouched. The body is read once,
+// size-limited, and handed on as it was.
+type tokenExchangeRoute struct {
+	sts *sts.Service
+	op  http.Handler
+}
+
+func (t tokenExchangeRoute) Mount(mux *http.ServeMux) {
+	mux.Handle("POST /oauth/token", t)
+}
+
+func (t tokenExchangeRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const maxTokenRequest = 1 << 20
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
+	if err != nil || len(body) > maxTokenRequest {
+		http.Error(w, `{"error":"invalid_request","error_description":"request body too large or unreadable"}`, http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("grant_type") == sts.GrantTypeTokenExchange {
+		t.sts.TokenExchange(w, r)
+		return
+	}
+	t.op.ServeHTTP(w, r)
 }

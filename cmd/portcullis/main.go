@@ -31,7 +31,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newAdminCmd(), newApplyCmd(), newPolicyCmd(), newLoginCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newAdminCmd(), newApplyCmd(), newPolicyCmd(), newSTSCmd(), newLoginCmd(), newBenchCmd(), newVersionCmd())
 	return root
 }
 

@@ -158,6 +158,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	op, err := oidc.New(ctx, oidc.Config{
 		Issuer:                  cfg.Issuer,
 		ACRValues:               []string{login.ACRPassword, login.ACRMFA},
+		ExtraGrantTypes:         []string{sts.GrantTypeTokenExchange},
 		CryptoKey:               sealer.Derive("oidc/code-and-opaque-token"),
 		AccessTokenLifetime:     tk.AccessTokenLifetime.Duration(),
 		IDTokenLifetime:         tk.IDTokenLifetime.Duration(),
@@ -221,7 +222,8 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	users := dirUsers{st: st, dir: dir}
 	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now,
 		UserRoles: users.Roles})
-	groups := []web.Mounter{pages, admin, decisions, tokenService}
+	opHandler := op.Handler()
+	groups := []web.Mounter{pages, admin, decisions, tokenService, tokenExchangeRoute{sts: tokenService, op: opHandler}}
 	if o.Pprof {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 			return errors.New("--pprof: only allowed when listening on a loopback address")
@@ -230,7 +232,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 		groups = append(groups, pprofRoutes{})
 	}
 	h := web.Handler(web.Deps{
-		Provider: op.Handler(), Groups: groups,
+		Provider: opHandler, Groups: groups,
 		Ready: st, Metrics: metrics, HTTPS: cfg.IsHTTPS(), Log: log,
 	})
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,40 @@ func TestSTSExchangesCIJobTokenForRoleCredentials(t *testing.T) {
 		if got["decision"] != want {
 			t.Fatalf("session check %s: %v, want %s", action, got, want)
 		}
+	}
+
+	// RFC 8693 at the token endpoint: the same exchange, OAuth-shaped.
+	form := url.Values{
+		"grant_type":         {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token":      {ci.token(t, audience, "refs/heads/main")},
+		"subject_token_type": {"urn:ietf:params:oauth:token-type:jwt"},
+		"resource":           {roleARN},
+	}
+	resp, err := http.PostForm(s.issuer+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te struct {
+		AccessToken     string `json:"access_token"`
+		IssuedTokenType string `json:"issued_token_type"`
+		AccessKeyID     string `json:"access_key_id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&te)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || te.IssuedTokenType != "urn:ietf:params:oauth:token-type:access_token" || !strings.HasPrefix(te.AccessKeyID, "PCIA") {
+		t.Fatalf("token exchange: %d %+v", resp.StatusCode, te)
+	}
+	if _, err := keys.VerifySignature(ctx, te.AccessToken); err != nil {
+		t.Fatalf("exchanged token does not verify: %v", err)
+	}
+	form.Set("subject_token", ci.token(t, audience, "refs/heads/feature"))
+	resp, err = http.PostForm(s.issuer+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("token exchange for another branch: %d", resp.StatusCode)
 	}
 
 	var apiErr smithy.APIError

@@ -1,7 +1,9 @@
 package oidc
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +26,7 @@ var errNotAccessToken = errors.New("not an access token issued here")
 type accessClaims struct {
 	Issuer   string   `json:"iss"`
 	Subject  string   `json:"sub"`
-	Audience []string `json:"aud"`
+	Audience audience `json:"aud"`
 	Expiry   int64    `json:"exp"`
 	IssuedAt int64    `json:"iat"`
 	JTI      string   `json:"jti"`
@@ -47,3 +49,48 @@ func (c *accessClaims) userToken() bool { return c.GID != "" }
 
 // scopes returns the scope claim as a list.
 func (c *accessClaims) scopes() []string { return strings.Fields(c.Scope) }
+
+// The client_id and aud of a role-session token: the STS (idp/sts SessionTokenClientID
+// and SessionTokenAudience) signs these at+jwt tokens with our keys, for services that
+// accept STS sessions. No OAuth client issued them, so they are judged by the stored
+// role session, never as a client's token.
+const (
+	roleSessionClientID = "sts"
+	roleSessionAudience = "sts"
+)
+
+// roleSession reports whether the token is a role-session token of the STS.
+func (c *accessClaims) roleSession() bool {
+	return c.ClientID == roleSessionClientID && slices.Contains(c.Audience, roleSessionAudience)
+}
+
+// opSubject is the subject Decrypt hands op next to the token. op splits on ':' and
+// a role session's subject is an assumed-role ARN, full of them, so its jti (the access
+// key id) stands in; storage compares it with the same method.
+func (c *accessClaims) opSubject() string {
+	if c.roleSession() {
+		return c.JTI
+	}
+	return c.Subject
+}
+
+// audience is the aud claim. RFC 7519 §4.1.3 allows one string or an array: our access
+// tokens carry an array, role-session tokens a string. It encodes as an array.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}

@@ -68,6 +68,10 @@ func ValidateClient(c store.Client) error {
 		add("id", "must not be empty")
 	case len(c.ID) > maxClientIDLen:
 		add("id", fmt.Sprintf("must be at most %d characters", maxClientIDLen))
+	case c.ID == roleSessionClientID:
+		// Role-session tokens carry client_id "sts"; a real client by that name would
+		// have its tokens judged as role sessions.
+		add("id", fmt.Sprintf("%q is reserved for role sessions", roleSessionClientID))
 	case strings.ContainsFunc(c.ID, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == ':' }):
 		// ':' would break op's "id:subject" opaque token split (subjects of
 		// client_credentials tokens are client ids) and the Basic auth syntax.

@@ -122,7 +122,7 @@ func (c *tokenCrypto) Decrypt(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s + ":" + claims.Subject, nil
+	return s + ":" + claims.opSubject(), nil
 }
 
 // mint turns a claim set into an access token: an at+jwt signed with the current key,
@@ -196,8 +196,10 @@ func (c *tokenCrypto) seal(claims *accessClaims) (string, error) {
 	return opaquePrefix + base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
-// parse verifies an access token minted here (signature or seal, issuer, expiry) and
-// returns its claims. It does not look at revocation: callers that grant access do.
+// parse verifies an access token minted here, or a role-session token the STS signed
+// with the same keys (signature or seal, issuer, expiry), and returns its claims. It
+// does not look at revocation: callers that grant access do, and callers that judge
+// client tokens must set role sessions apart (accessClaims.roleSession).
 func (c *tokenCrypto) parse(raw string) (*accessClaims, error) {
 	if raw == "" || len(raw) > maxTokenLen {
 		return nil, errNotAccessToken
@@ -219,10 +221,11 @@ func (c *tokenCrypto) parse(raw string) (*accessClaims, error) {
 	switch {
 	case claims.Issuer != c.issuer:
 		return nil, fmt.Errorf("access token: wrong issuer")
-	case claims.Subject == "" || strings.ContainsRune(claims.Subject, ':'):
-		return nil, fmt.Errorf("access token: bad subject")
 	case claims.JTI == "" || claims.ClientID == "":
 		return nil, fmt.Errorf("access token: missing jti or client_id")
+	case claims.Subject == "" || strings.ContainsRune(claims.opSubject(), ':'):
+		// Decrypt answers "<token>:<opSubject>", which op splits on ':'.
+		return nil, fmt.Errorf("access token: bad subject")
 	case c.now().Unix() >= claims.Expiry:
 		return nil, errTokenExpired
 	}

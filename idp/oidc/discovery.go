@@ -69,7 +69,7 @@ func (d *discovery) render(ctx context.Context, algs []string) ([]byte, error) {
 	}
 	m["response_types_supported"] = []string{"code"}
 	m["response_modes_supported"] = []string{"query"}
-	m["grant_types_supported"] = knownGrantTypes
+	m["grant_types_supported"] = append(slices.Clone(knownGrantTypes), d.p.cfg.ExtraGrantTypes...)
 	m["code_challenge_methods_supported"] = []string{"S256"}
 	m["request_parameter_supported"] = false
 	m["request_uri_parameter_supported"] = false

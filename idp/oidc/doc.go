@@ -21,6 +21,11 @@
 //   - Introspection (RFC 7662) and revocation (RFC 7009) bound to the token's client.
 //     Refresh tokens are revocable but not introspectable: introspecting one answers
 //     {"active":false}.
+//   - Role-session tokens of the STS (at+jwt, client_id and aud "sts", signed with the
+//     same keys) are introspectable by confidential clients that list the scope
+//     sts:introspect, and active only while the stored role session is live
+//     (rolesession.go); to any other caller, and at /userinfo and /revoke, they are
+//     not tokens.
 //   - RP-initiated logout with exact post_logout_redirect_uri matching.
 //   - Hardening: POST only on token, introspection and revocation; no-store on
 //     responses with tokens or codes; jwt-bearer, device and token-exchange grants

@@ -112,6 +112,7 @@ type env struct {
 	p      *poidc.Provider
 	srv    *httptest.Server
 	st     *bolt.Store
+	keys   *keys.Manager
 	clock  *clock
 	audit  *auditLog
 	issuer string
@@ -156,7 +157,7 @@ func newEnvWith(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, st: st, clock: clk, audit: &auditLog{}, secrets: map[string][]string{}, tokens: map[string]int{}}
+	e := &env{t: t, ctx: ctx, st: st, keys: km, clock: clk, audit: &auditLog{}, secrets: map[string][]string{}, tokens: map[string]int{}}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.issuer = "http://" + e.srv.Listener.Addr().String() + o.path
 

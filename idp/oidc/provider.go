@@ -26,6 +26,9 @@ type Config struct {
 	// ACRValues are the authentication context classes the sign-in can deliver, announced
 	// as acr_values_supported.
 	ACRValues []string
+	// ExtraGrantTypes are served by other handlers at the token endpoint (RFC 8693 token
+	// exchange by the STS) and announced in discovery.
+	ExtraGrantTypes []string
 	// CryptoKey keys auth codes and opaque access tokens (AES-256-GCM, with a separate
 	// derived key for each). An all-zero key is refused.
 	CryptoKey [32]byte

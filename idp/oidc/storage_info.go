@@ -20,10 +20,19 @@ func errInactive() *zoidc.Error { return zoidc.ErrInvalidRequest().WithDescripti
 
 // activeToken re-verifies a token id op got from our Decrypt (the raw token) and checks
 // everything that can end a token before its exp: its jti revoked, its grant (family)
-// revoked, its user deactivated or its client deleted.
+// revoked, its user deactivated or its client deleted. Role-session tokens are not
+// client tokens and are refused here.
 func (s *storage) activeToken(ctx context.Context, tokenID, subject string) (*accessClaims, *store.User, error) {
 	claims, err := s.p.crypto.parse(tokenID)
-	if err != nil || claims.Subject != subject {
+	if err != nil || claims.roleSession() {
+		return nil, nil, errInactive()
+	}
+	return s.activeClaims(ctx, claims, subject)
+}
+
+// activeClaims is activeToken for claims already parsed.
+func (s *storage) activeClaims(ctx context.Context, claims *accessClaims, subject string) (*accessClaims, *store.User, error) {
+	if claims.Subject != subject {
 		return nil, nil, errInactive()
 	}
 	keys := []string{claims.JTI}
@@ -56,7 +65,14 @@ func (s *storage) activeToken(ctx context.Context, tokenID, subject string) (*ac
 // written to resp even when an error is returned, so nothing is written until every
 // check has passed.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, tokenID, subject, callerID string) error {
-	claims, user, err := s.activeToken(ctx, tokenID, subject)
+	claims, err := s.p.crypto.parse(tokenID)
+	if err != nil {
+		return errInactive()
+	}
+	if claims.roleSession() {
+		return s.introspectRoleSession(ctx, resp, claims, subject, callerID)
+	}
+	claims, user, err := s.activeClaims(ctx, claims, subject)
 	if err != nil {
 		return err
 	}
@@ -73,7 +89,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.Int
 		resp.AuthTime = zoidc.FromTime(time.Unix(claims.AuthTime, 0))
 	}
 	resp.Subject = claims.Subject
-	resp.Audience = claims.Audience
+	resp.Audience = zoidc.Audience(claims.Audience)
 	resp.AuthenticationMethodsReferences = claims.AMR
 	resp.Issuer = claims.Issuer
 	resp.JWTID = claims.JTI

@@ -313,7 +313,9 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 		return s.revokeRefresh(ctx, id, clientID)
 	}
 	if claims, err := s.p.crypto.parse(tokenOrID); err == nil {
-		if claims.ClientID != clientID {
+		// A role session is revoked through the admin API, which ends its record and
+		// its token together; no client owns it here.
+		if claims.ClientID != clientID || claims.roleSession() {
 			return nil
 		}
 		err := s.p.st.Revoke(ctx, store.Revocation{Key: claims.JTI, Until: time.Unix(claims.Expiry, 0)})

@@ -151,3 +151,11 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 		t.Fatalf("missing deps: %v", err)
 	}
 }
+
+func TestValidateClientReservesTheRoleSessionClientID(t *testing.T) {
+	t.Parallel()
+	err := poidc.ValidateClient(store.Client{ID: "sts", RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"authorization_code"}})
+	if err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("client id sts accepted: %v", err)
+	}
+}

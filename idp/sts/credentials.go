@@ -161,8 +161,8 @@ func (s *Service) mint(ctx context.Context, g grant) (*minted, error) {
 	}, nil
 }
 
-// issue mints, stores and returns the credentials of a granted web identity request.
-func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Identity, provider string, duration time.Duration, packed int) (*webIdentityResponse, error) {
+// issue mints, stores and audits the session of a granted web identity request.
+func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Identity, provider string, duration time.Duration) (*minted, error) {
 	sourceIdentity := id.SourceIdentity
 	if sourceIdentity == "" {
 		sourceIdentity = id.Subject
@@ -177,28 +177,13 @@ func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Id
 	}
 
 	s.audit.Record(ctx, audit.Event{
-		Actor: id.Subject, Action: auditAction, Target: role.ARN, Outcome: audit.Success,
+		Actor: id.Subject, Action: a.action, Target: role.ARN, Outcome: audit.Success,
 		RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: m.auditDetails(a.details()),
 	})
-	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "role", role.ARN,
+	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "action", a.action, "role", role.ARN,
 		"session", a.req.sessionName, "provider", provider, "subject", id.Subject, "access_key_id", m.session.ID,
 		"expires_at", m.session.ExpiresAt)
-
-	res := webIdentityResult{
-		Credentials:                 m.credentials,
-		SubjectFromWebIdentityToken: id.Subject,
-		AssumedRoleUser:             m.user,
-		Provider:                    id.Issuer,
-		SourceIdentity:              id.SourceIdentity,
-	}
-	if len(id.Audience) > 0 {
-		res.Audience = id.Audience[0]
-	}
-	if packed > 0 {
-		pct := packedPercent(packed)
-		res.PackedPolicySize = &pct
-	}
-	return &webIdentityResponse{Result: res}, nil
+	return m, nil
 }
 
 // transitiveKeys returns the keys of tags named in keys, as the tags spell them,

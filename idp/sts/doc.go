@@ -20,6 +20,12 @@
 // chain, and only transitive session tags pass on. The refusals of AssumeRole are
 // audited as those of AssumeRoleWithWebIdentity are.
 //
+// TokenExchange serves the same exchange as an RFC 8693 token exchange (SPEC §3.1) for
+// the OAuth token endpoint to call: the subject token is the web identity token, the
+// role is named by resource, audience (its ARN) or scope (role:<name>), the trust
+// policy is decided for sts:AssumeRoleWithWebIdentity, and the answer is JSON with the
+// session token as access_token and the key pair as Portcullis extension fields.
+//
 // Condition keys a trust policy can use, besides the identity's own
 // ("token.actions.githubusercontent.com:sub", ":aud", ":repository", ...):
 //

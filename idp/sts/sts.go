@@ -39,6 +39,8 @@ const maxRequestBody = 128 << 10
 // Store is the part of the store the service uses.
 type Store interface {
 	GetRoleByARN(ctx context.Context, arn string) (store.Role, error)
+	// GetRoleByName finds the role token exchange names with scope role:<name>.
+	GetRoleByName(ctx context.Context, name string) (store.Role, error)
 	// GetManagedPolicy resolves the managed session policies named by PolicyArns.
 	GetManagedPolicy(ctx context.Context, name string) (store.ManagedPolicy, error)
 	CreateRoleSession(ctx context.Context, s store.RoleSession) error

@@ -106,6 +106,7 @@ func (r *recorder) all() []audit.Event {
 
 type harness struct {
 	srv      *httptest.Server
+	svc      *sts.Service
 	st       *bolt.Store
 	km       *keys.Manager
 	sealer   *seal.Sealer
@@ -115,7 +116,7 @@ type harness struct {
 	role     store.Role
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	ctx := t.Context()
 	st, err := bolt.Open(ctx, filepath.Join(t.TempDir(), "portcullis.db"), bolt.Options{NoSync: true})
@@ -171,6 +172,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.svc = svc
 	mux := http.NewServeMux()
 	svc.Mount(mux)
 	h.srv = httptest.NewServer(mux)

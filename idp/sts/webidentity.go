@@ -66,7 +66,12 @@ type responseMetadata struct {
 
 // attempt is what is known about one request as it goes, for the audit trail.
 type attempt struct {
-	req      webIdentityRequest
+	// action names the request's audit events: auditAction, or auditTokenExchange.
+	action string
+	req    webIdentityRequest
+	// roleName is the role asked for by name (token exchange's scope role:<name>),
+	// until the role is found.
+	roleName string
 	identity *Identity
 	sourceIP string
 }
@@ -83,6 +88,9 @@ func (a *attempt) details() map[string]string {
 	if a.req.sessionName != "" {
 		d["session_name"] = a.req.sessionName
 	}
+	if a.roleName != "" {
+		d["role_name"] = a.roleName
+	}
 	if a.identity != nil {
 		d["provider"] = a.identity.Issuer
 	}
@@ -91,7 +99,7 @@ func (a *attempt) details() map[string]string {
 
 // assumeRoleWithWebIdentity runs the whole exchange; every outcome is audited.
 func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, p params, sourceIP string) (*webIdentityResponse, error) {
-	a := &attempt{sourceIP: sourceIP}
+	a := &attempt{action: auditAction, sourceIP: sourceIP}
 	resp, err := s.exchange(ctx, p, a)
 	if err != nil {
 		s.recordRefusal(ctx, a, err)
@@ -106,55 +114,114 @@ func (s *Service) exchange(ctx context.Context, p params, a *attempt) (*webIdent
 	if err != nil {
 		return nil, err
 	}
-
-	id, err := s.verifier.VerifyWebIdentity(ctx, req.token)
+	v, err := s.verifyWebIdentity(ctx, a)
 	if err != nil {
-		return nil, verifierError(err)
+		return nil, err
+	}
+	role, err := s.findRole(ctx, req.roleARN, "")
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.grantWebIdentity(ctx, a, role, v)
+	if err != nil {
+		return nil, err
+	}
+
+	res := webIdentityResult{
+		Credentials:                 m.credentials,
+		SubjectFromWebIdentityToken: v.id.Subject,
+		AssumedRoleUser:             m.user,
+		Provider:                    v.id.Issuer,
+		SourceIdentity:              v.id.SourceIdentity,
+	}
+	if len(v.id.Audience) > 0 {
+		res.Audience = v.id.Audience[0]
+	}
+	if v.packed > 0 {
+		pct := packedPercent(v.packed)
+		res.PackedPolicySize = &pct
+	}
+	return &webIdentityResponse{Result: res}, nil
+}
+
+// verifiedIdentity is a web identity checked for use in a role session.
+type verifiedIdentity struct {
+	id       *Identity
+	provider string
+	// packed is the packed size of the request's session policies and the identity's
+	// session tags.
+	packed int
+}
+
+// verifyWebIdentity has a.req.token verified and checks what the identity brings into
+// a session: its session tags and source identity, and the ProviderId of the request
+// when it has one. AssumeRoleWithWebIdentity and token exchange share it.
+func (s *Service) verifyWebIdentity(ctx context.Context, a *attempt) (verifiedIdentity, error) {
+	id, err := s.verifier.VerifyWebIdentity(ctx, a.req.token)
+	if err != nil {
+		return verifiedIdentity{}, verifierError(err)
 	}
 	a.identity = &id
 	provider := providerName(id.Issuer)
 	if id.Subject == "" || provider == "" {
-		return nil, verifierError(fmt.Errorf("%w: verified identity lacks an issuer or a subject", ErrInvalidIdentityToken))
+		return verifiedIdentity{}, verifierError(fmt.Errorf("%w: verified identity lacks an issuer or a subject", ErrInvalidIdentityToken))
 	}
 	// ProviderId is for OAuth 2.0 providers (SPEC §1.2); with an OIDC token it may only
 	// repeat the issuer.
-	if req.providerID != "" && req.providerID != id.Issuer && providerName(req.providerID) != provider {
-		return nil, validationError("ProviderId does not match the issuer of the web identity token.")
+	if pid := a.req.providerID; pid != "" && pid != id.Issuer && providerName(pid) != provider {
+		return verifiedIdentity{}, validationError("ProviderId does not match the issuer of the web identity token.")
 	}
 	tagSize, err := checkSessionTags(id.Tags)
 	if err != nil {
-		return nil, err
+		return verifiedIdentity{}, err
 	}
 	if id.SourceIdentity != "" && (len(id.SourceIdentity) < 2 || len(id.SourceIdentity) > 64 || !validSessionName(id.SourceIdentity)) {
-		return nil, validationError("The source identity in the web identity token must be 2 to 64 characters of " + sessionNameFormat + ".")
+		return verifiedIdentity{}, validationError("The source identity in the web identity token must be 2 to 64 characters of " + sessionNameFormat + ".")
 	}
-	packed := req.packedSize() + tagSize
+	packed := a.req.packedSize() + tagSize
 	if packed > maxPackedPolicy {
-		return nil, packedTooLarge(packed)
+		return verifiedIdentity{}, packedTooLarge(packed)
 	}
+	return verifiedIdentity{id: &id, provider: provider, packed: packed}, nil
+}
 
-	role, err := s.st.GetRoleByARN(ctx, req.roleARN)
+// findRole looks a role up by ARN, or by name (case-insensitively) when arn is "". A
+// role that does not exist gets the same answer as a trust denial: a token holder
+// learns nothing about which roles exist.
+func (s *Service) findRole(ctx context.Context, arn, name string) (store.Role, error) {
+	var role store.Role
+	var err error
+	what := arn
+	if arn != "" {
+		role, err = s.st.GetRoleByARN(ctx, arn)
+	} else {
+		what = "named " + name
+		role, err = s.st.GetRoleByName(ctx, name)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		// The same answer as a trust denial: a token holder learns nothing about which
-		// roles exist.
-		return nil, accessDenied(fmt.Errorf("role %s does not exist", req.roleARN))
+		return store.Role{}, accessDenied(fmt.Errorf("role %s does not exist", what))
 	case err != nil:
-		return nil, internalError(fmt.Errorf("look up role %s: %w", req.roleARN, err))
+		return store.Role{}, internalError(fmt.Errorf("look up role %s: %w", what, err))
 	}
-	if err := s.checkTrust(role, &id, provider, req, a.sourceIP); err != nil {
+	return role, nil
+}
+
+// grantWebIdentity decides the role's trust policy for the verified identity, applies
+// the session duration and the managed session policies, and mints, stores and audits
+// the session.
+func (s *Service) grantWebIdentity(ctx context.Context, a *attempt, role store.Role, v verifiedIdentity) (*minted, error) {
+	if err := s.checkTrust(role, v.id, v.provider, a.req, a.sourceIP); err != nil {
 		return nil, err
 	}
-
-	duration, err := sessionDuration(req.duration, role.MaxSessionDuration)
+	duration, err := sessionDuration(a.req.duration, role.MaxSessionDuration)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkManagedPolicies(ctx, &req.sessionRequest); err != nil {
+	if err := s.checkManagedPolicies(ctx, &a.req.sessionRequest); err != nil {
 		return nil, err
 	}
-
-	return s.issue(ctx, a, role, &id, provider, duration, packed)
+	return s.issue(ctx, a, role, v.id, v.provider, duration)
 }
 
 // checkManagedPolicies checks that every managed session policy named exists.
@@ -357,7 +424,7 @@ func providerName(issuer string) string {
 }
 
 func (s *Service) recordRefusal(ctx context.Context, a *attempt, err error) {
-	s.recordRefused(ctx, auditAction, a.actor(), a.req.roleARN, a.sourceIP, a.details(), err)
+	s.recordRefused(ctx, a.action, a.actor(), a.req.roleARN, a.sourceIP, a.details(), err)
 }
 
 // recordRefused audits a refused request of an Assume* action: Denied for a 403,

@@ -30,3 +30,9 @@ func (s *Store) ListRoleSessions(ctx context.Context, roleID string) ([]store.Ro
 		return t.ListRoleSessions(ctx, roleID)
 	})
 }
+
+func (s *Store) FindRoleSessions(ctx context.Context, f store.RoleSessionFilter) ([]store.RoleSession, error) {
+	return viewValue(ctx, s, "find role sessions", func(t *tx) ([]store.RoleSession, error) {
+		return t.FindRoleSessions(ctx, f)
+	})
+}

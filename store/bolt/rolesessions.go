@@ -98,12 +98,41 @@ func (t *tx) ListRoleSessions(ctx context.Context, roleID string) ([]store.RoleS
 			out = append(out, s)
 		}
 	}
-	// Newest first; the id breaks ties so the order is total.
-	slices.SortFunc(out, func(a, b store.RoleSession) int {
+	sortNewestFirst(out)
+	return out, nil
+}
+
+// FindRoleSessions returns the sessions f selects, newest first: through the role index
+// when f names a role, else by a scan of every stored session.
+func (t *tx) FindRoleSessions(ctx context.Context, f store.RoleSessionFilter) ([]store.RoleSession, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, fmt.Errorf("find role sessions: %w", err)
+	}
+	if f.RoleID != "" {
+		all, err := t.ListRoleSessions(ctx, f.RoleID)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(all, func(s store.RoleSession) bool { return !f.Matches(s) }), nil
+	}
+	_, out, err := collect(t.b(bRoleSessions), f.Matches)
+	if err != nil {
+		return nil, fmt.Errorf("find role sessions: %w", err)
+	}
+	if out == nil {
+		out = []store.RoleSession{}
+	}
+	sortNewestFirst(out)
+	return out, nil
+}
+
+// sortNewestFirst orders sessions by IssuedAt, newest first; the id breaks ties so the
+// order is total.
+func sortNewestFirst(l []store.RoleSession) {
+	slices.SortFunc(l, func(a, b store.RoleSession) int {
 		if c := b.IssuedAt.Compare(a.IssuedAt); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out, nil
 }

@@ -22,6 +22,7 @@ func roleSessionTests() []test {
 		{"DeleteExpiredSweepsRoleSessions", testRoleSessionExpiry},
 		{"ConcurrentCreates", testRoleSessionConcurrentCreates},
 		{"AtomicRollback", testRoleSessionAtomicRollback},
+		{"FindByRoleSubjectAndLiveness", testFindRoleSessions},
 	}
 }
 
@@ -291,4 +292,73 @@ func testRoleSessionAtomicRollback(t *testing.T, s store.Store) {
 	if l := ok[[]store.RoleSession](t, "list")(s.ListRoleSessions(ctx, "r1")); len(l) != 0 {
 		t.Errorf("rolled back session still indexed")
 	}
+}
+
+func testFindRoleSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	n := now()
+	mk := func(role, subject string, age time.Duration) store.RoleSession {
+		rs := roleSession(t, role, n.Add(-age), n.Add(time.Hour-age))
+		rs.Subject = subject
+		noErr(t, "create", s.CreateRoleSession(ctx, rs))
+		return rs
+	}
+	const alice, bob = "repo:acme/app:ref:refs/heads/main", "repo:acme/app:ref:refs/heads/dev"
+	a1 := mk("r1", alice, time.Minute)
+	a2 := mk("r2", alice, 2*time.Minute)
+	aDead := mk("r1", alice, 2*time.Hour) // expired, kept until swept
+	aRevoked := mk("r2", alice, 3*time.Minute)
+	noErr(t, "revoke", s.RevokeRoleSession(ctx, aRevoked.ID))
+	b1 := mk("r1", bob, 4*time.Minute)
+	mk("r10", bob, 0) // r1 is a prefix of its role id
+
+	ids := func(l []store.RoleSession) []string {
+		out := make([]string, len(l))
+		for i, x := range l {
+			out[i] = x.ID
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    store.RoleSessionFilter
+		want []string
+	}{
+		{"role", store.RoleSessionFilter{RoleID: "r1"}, []string{a1.ID, b1.ID, aDead.ID}},
+		{"role live", store.RoleSessionFilter{RoleID: "r1", LiveAt: n}, []string{a1.ID, b1.ID}},
+		{"subject", store.RoleSessionFilter{Subject: alice}, []string{a1.ID, a2.ID, aRevoked.ID, aDead.ID}},
+		{"subject live", store.RoleSessionFilter{Subject: alice, LiveAt: n}, []string{a1.ID, a2.ID}},
+		{"role and subject", store.RoleSessionFilter{RoleID: "r2", Subject: alice}, []string{a2.ID, aRevoked.ID}},
+		{"nothing matches", store.RoleSessionFilter{Subject: "repo:other"}, []string{}},
+		{"unknown role", store.RoleSessionFilter{RoleID: "r3"}, []string{}},
+	} {
+		l, err := s.FindRoleSessions(ctx, tc.f)
+		if err != nil || l == nil {
+			t.Errorf("%s: %v, %v; want a non-nil list", tc.name, l, err)
+			continue
+		}
+		if got := ids(l); !equalStrings(got, tc.want) {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if all := ok[[]store.RoleSession](t, "find all")(s.FindRoleSessions(ctx, store.RoleSessionFilter{})); len(all) != 6 {
+		t.Errorf("empty filter found %d sessions, want all 6", len(all))
+	}
+	// Inside a transaction too, seeing the transaction's own writes.
+	late := roleSession(t, "r1", n.Add(time.Second), n.Add(time.Hour))
+	late.Subject = bob
+	err := s.Atomic(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRoleSession(ctx, late); err != nil {
+			return err
+		}
+		l, err := tx.FindRoleSessions(ctx, store.RoleSessionFilter{Subject: bob, LiveAt: n})
+		if err != nil {
+			return err
+		}
+		if got := ids(l); len(got) != 3 || got[0] != late.ID {
+			return fmt.Errorf("inside the transaction: %v, want %s first of 3", got, late.ID)
+		}
+		return nil
+	})
+	noErr(t, "atomic find", err)
 }

@@ -128,6 +128,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.mountRoles(mux)
 	a.mountPolicies(mux)
 	a.mountRoleMappings(mux)
+	a.mountRoleSessions(mux)
 }
 
 // call is the per-request state a handler shares with the route wrapper.
