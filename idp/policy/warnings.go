@@ -23,7 +23,9 @@ const (
 	WarnFederatedUnbound = "federated-without-sub-or-aud"
 	// WarnBroadSubject: a web-identity sub pattern that admits any repository of an
 	// owner (repo:acme/*) or any pull request (…:pull_request), which CI forks can mint.
-	WarnBroadSubject       = "broad-web-identity-subject"
+	WarnBroadSubject = "broad-web-identity-subject"
+	// WarnFederatedNoSubject: a federated statement bound by audience but not subject.
+	WarnFederatedNoSubject = "federated-without-sub"
 	WarnTrustAnyone        = "trust-anyone"
 	WarnForAllValuesUnsafe = "for-all-values-without-null"
 )
@@ -67,6 +69,11 @@ func (d *Document) Warnings() []Warning {
 		if len(s.Principal.Federated) > 0 && !bindsSubOrAud(s.Conditions) {
 			add(path+".Condition", WarnFederatedUnbound,
 				"federated principal with no condition on a :sub or :aud key: any identity the provider issues tokens for can assume this role")
+		} else if len(s.Principal.Federated) > 0 && !binds(s.Conditions, ":sub") && !binds(s.Conditions, "saml:aud") {
+			// For a CI issuer the audience is ours, the same for every repository: only the
+			// subject says which workload it is.
+			add(path+".Condition", WarnFederatedNoSubject,
+				"federated principal bound only by audience: every workload of the provider that can ask for this audience can assume the role; add a condition on :sub")
 		}
 		for _, c := range s.Conditions {
 			if !strings.HasSuffix(strings.ToLower(c.Key), ":sub") || !strings.Contains(c.Operator, "Like") || strings.Contains(c.Operator, "Not") {
@@ -105,9 +112,15 @@ func requiresPresent(conds []Condition, key string) bool {
 // key. Negated operators, IfExists, ForAllValues and a bare "*" pattern do not: each is
 // satisfied by a token that lacks the claim or carries any value.
 func bindsSubOrAud(conds []Condition) bool {
+	return binds(conds, ":sub") || binds(conds, ":aud")
+}
+
+// binds reports whether a condition really constrains a key ending in suffix: not
+// negated, not IfExists, not a set-all or Null test, not a bare wildcard.
+func binds(conds []Condition, suffix string) bool {
 	for _, c := range conds {
 		k := strings.ToLower(c.Key)
-		if !strings.HasSuffix(k, ":sub") && !strings.HasSuffix(k, ":aud") {
+		if !strings.HasSuffix(k, suffix) {
 			continue
 		}
 		op, msg := parseOperator(c.Operator)

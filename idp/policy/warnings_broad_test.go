@@ -45,3 +45,25 @@ func TestParseTrustRefusesUnboundFederatedPrincipal(t *testing.T) {
 		t.Fatalf("a bound trust policy was refused: %v", err)
 	}
 }
+
+func TestAudienceOnlyFederatedTrustIsWarned(t *testing.T) {
+	t.Parallel()
+	has := func(cond string) bool {
+		d, err := Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":`+cond+`}]}`), Trust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range d.Warnings() {
+			if w.Code == WarnFederatedNoSubject {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(`{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.example.com"}}`) {
+		t.Error("audience-only trust not warned")
+	}
+	if has(`{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.example.com","token.actions.githubusercontent.com:sub":"repo:acme/app:ref:refs/heads/main"}}`) {
+		t.Error("a trust bound by subject was warned")
+	}
+}
