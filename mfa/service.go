@@ -76,6 +76,11 @@ type ServiceOptions struct {
 	IPLimits   regulate.Limits
 	Audit      audit.Recorder
 	Now        func() time.Time
+	// MinDuration is the least time Verify takes whatever the outcome, so the answer's
+	// timing tells nothing about which check failed (as for passwords). Zero: none.
+	MinDuration time.Duration
+	// Sleep waits (tests replace it); default: a timer that honours ctx.
+	Sleep func(ctx context.Context, d time.Duration)
 }
 
 // Service is the one door to every second factor: it regulates attempts per user and
@@ -88,6 +93,10 @@ type Service struct {
 	reg      *regulate.Regulator
 	user, ip regulate.Limits
 	audit    audit.Recorder
+
+	minDuration time.Duration
+	sleep       func(context.Context, time.Duration)
+	now         func() time.Time
 }
 
 // NewService builds a Service. It panics when two methods share a type, or a method
@@ -108,13 +117,26 @@ func NewService(opts ServiceOptions) *Service {
 	if opts.Audit == nil {
 		opts.Audit = audit.Discard{}
 	}
+	if opts.Sleep == nil {
+		opts.Sleep = func(ctx context.Context, d time.Duration) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}
+	}
 	s := &Service{
-		byType:   make(map[string]Method, len(opts.Methods)),
-		recovery: opts.Recovery,
-		reg:      opts.Regulator,
-		user:     opts.UserLimits,
-		ip:       opts.IPLimits,
-		audit:    opts.Audit,
+		minDuration: opts.MinDuration,
+		sleep:       opts.Sleep,
+		now:         opts.Now,
+		byType:      make(map[string]Method, len(opts.Methods)),
+		recovery:    opts.Recovery,
+		reg:         opts.Regulator,
+		user:        opts.UserLimits,
+		ip:          opts.IPLimits,
+		audit:       opts.Audit,
 	}
 	for _, m := range opts.Methods {
 		typ := m.Type()
@@ -195,6 +217,14 @@ func (s *Service) Enrolled(ctx context.Context, userID string) (bool, error) {
 // ErrNotEnrolled, wrapped) counts as a failure against both; any other error (the
 // store is down) is returned without counting, so an outage locks nobody out.
 func (s *Service) Verify(ctx context.Context, u store.User, typ, challengeID string, response []byte, sourceIP string) (Result, error) {
+	if s.minDuration > 0 {
+		start := s.now()
+		defer func() {
+			if rest := s.minDuration - s.now().Sub(start); rest > 0 {
+				s.sleep(ctx, rest)
+			}
+		}()
+	}
 	keys := s.keys(u.ID, sourceIP)
 	method := typ
 	if _, known := s.byType[typ]; !known && typ != TypeRecovery {

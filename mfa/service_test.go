@@ -544,3 +544,18 @@ func TestNewServiceRefusesClashingMethodTypes(t *testing.T) {
 		}()
 	}
 }
+
+func TestVerifyTakesAtLeastMinDuration(t *testing.T) {
+	t.Parallel()
+	var slept []time.Duration
+	h := newHarness(t, mfa.ServiceOptions{
+		MinDuration: 300 * time.Millisecond,
+		Sleep:       func(_ context.Context, d time.Duration) { slept = append(slept, d) },
+	})
+	ctx := t.Context()
+	_, _ = h.svc.Verify(ctx, alice, mfa.TypeTOTP, "", []byte("good"), "192.0.2.1")
+	_, _ = h.svc.Verify(ctx, alice, mfa.TypeTOTP, "", []byte("wrong"), "192.0.2.1")
+	if len(slept) != 2 || slept[0] <= 0 || slept[0] > 300*time.Millisecond || slept[1] <= 0 {
+		t.Fatalf("slept %v; want the remainder of 300ms after both a success and a failure", slept)
+	}
+}

@@ -282,8 +282,9 @@ func newMFA(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, reg *regula
 	limits := regulate.Limits{MaxFailures: cfg.MFA.MaxFailures, Window: cfg.Security.FailureWindow.Duration(), Lockout: cfg.MFA.Lockout.Duration()}
 	svc := mfa.NewService(mfa.ServiceOptions{
 		Methods: methods, Recovery: codes, Regulator: reg, Audit: rec, Now: now,
-		UserLimits: limits,
-		IPLimits:   regulate.Limits{MaxFailures: cfg.Security.IPMaxFailures, Window: cfg.Security.FailureWindow.Duration(), Lockout: cfg.Security.UserLockout.Duration()},
+		MinDuration: cfg.Security.LoginMinDuration.Duration(),
+		UserLimits:  limits,
+		IPLimits:    regulate.Limits{MaxFailures: cfg.Security.IPMaxFailures, Window: cfg.Security.FailureWindow.Duration(), Lockout: cfg.Security.UserLockout.Duration()},
 	})
 	return svc, codes, nil
 }
