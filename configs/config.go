@@ -114,6 +114,12 @@ func (c *Config) resolvePaths(base string) {
 	for i := range c.STS.Issuers {
 		c.STS.Issuers[i].JWKSFile = abs(c.STS.Issuers[i].JWKSFile)
 	}
+	if len(c.STS.SAMLProviders) == 0 {
+		c.STS.SAMLProviders = nil
+	}
+	for i := range c.STS.SAMLProviders {
+		c.STS.SAMLProviders[i].MetadataFile = abs(c.STS.SAMLProviders[i].MetadataFile)
+	}
 	c.fillDerived()
 }
 

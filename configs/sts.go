@@ -16,6 +16,23 @@ type STSConfig struct {
 	// Issuers are the web-identity token issuers whose tokens may be exchanged for role
 	// credentials (CI systems such as GitHub Actions). Empty: web identity is off.
 	Issuers []TrustedIssuerConfig `yaml:"issuers"`
+	// SAMLProviders are the SAML identity providers whose assertions may be exchanged at
+	// AssumeRoleWithSAML. Empty: SAML is off.
+	SAMLProviders []SAMLProviderConfig `yaml:"saml_providers"`
+}
+
+// SAMLProviderConfig is one trusted SAML identity provider.
+type SAMLProviderConfig struct {
+	// Name makes the provider ARN arn:portcullis:iam::<account>:saml-provider/<name>.
+	Name string `yaml:"name"`
+	// MetadataFile holds the IdP's SAML metadata (EntityDescriptor with signing certs).
+	MetadataFile string `yaml:"metadata_file"`
+	// Audience must appear in the assertion's AudienceRestriction (default <issuer>/sts).
+	Audience string `yaml:"audience"`
+	// Recipient is the exact SubjectConfirmationData Recipient (default <issuer>/sts).
+	Recipient string `yaml:"recipient"`
+	// AllowSHA1 accepts RSA-SHA1 signatures (refused by default).
+	AllowSHA1 bool `yaml:"allow_sha1"`
 }
 
 // TrustedIssuerConfig is one trusted web-identity issuer.
@@ -44,6 +61,20 @@ func defaultSTS() STSConfig { return STSConfig{Account: "000000000000"} }
 func (s STSConfig) validate(p *problems, key string) {
 	if len(s.Account) != 12 || !allDigits(s.Account) {
 		p.add(key+".account", "must be 12 digits, like an AWS account id")
+	}
+	samlNames := map[string]int{}
+	for i, sp := range s.SAMLProviders {
+		k := fmt.Sprintf("%s.saml_providers[%d]", key, i)
+		if sp.Name == "" {
+			p.add(k+".name", "is required")
+		} else if j, dup := samlNames[sp.Name]; dup {
+			p.add(k+".name", "duplicate of %s.saml_providers[%d]", key, j)
+		} else {
+			samlNames[sp.Name] = i
+		}
+		if sp.MetadataFile == "" {
+			p.add(k+".metadata_file", "is required: the IdP's SAML metadata")
+		}
 	}
 	seen := map[string]int{}
 	for i, is := range s.Issuers {

@@ -306,8 +306,20 @@ func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Ma
 			return nil, fmt.Errorf("sts.issuers: %w", err)
 		}
 	}
+	var providers []sts.SAMLProvider
+	for _, sp := range cfg.STS.SAMLProviders {
+		md, err := os.ReadFile(sp.MetadataFile)
+		if err != nil {
+			return nil, fmt.Errorf("sts.saml_providers[%s].metadata_file: %w", sp.Name, err)
+		}
+		providers = append(providers, sts.SAMLProvider{
+			ARN:         fmt.Sprintf("arn:portcullis:iam::%s:saml-provider/%s", cfg.STS.Account, sp.Name),
+			MetadataXML: md, Audience: sp.Audience, Recipient: sp.Recipient, AllowSHA1: sp.AllowSHA1,
+		})
+	}
 	svc, err := sts.New(sts.Deps{
-		Store: st, Verifier: webIdentity{v: verifier}, Evaluator: ev, Sealer: sealer, Keys: km,
+		SAMLProviders: providers,
+		Store:         st, Verifier: webIdentity{v: verifier}, Evaluator: ev, Sealer: sealer, Keys: km,
 		Issuer: cfg.Issuer, Account: cfg.STS.Account, Now: now, Rand: rand.Reader, Audit: rec, Log: log,
 	})
 	if err != nil {

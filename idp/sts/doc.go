@@ -2,7 +2,7 @@
 // mapped onto Portcullis roles (SPEC §8), so that AWS SDKs and tools pointed at
 // /sts exchange a federated identity for temporary role credentials.
 //
-// It implements AssumeRoleWithWebIdentity: it checks the request's parameters, has the
+// It implements AssumeRoleWithWebIdentity (and AssumeRoleWithSAML, below): it checks the request's parameters, has the
 // web identity token verified through an IdentityVerifier, decides the role's trust
 // policy with the token's claims as condition keys, and issues an access key id
 // (PCIA...), a secret access key (kept sealed in the store) and a session token, a JWT
@@ -41,6 +41,35 @@
 // portcullis:PrincipalAccount, portcullis:userid, portcullis:PrincipalTag/<key> (the
 // calling session's tags), portcullis:SourceIp, and for carried tags
 // portcullis:RequestTag/<key>, portcullis:TagKeys and sts:TransitiveTagKeys.
+//
+// AssumeRoleWithSAML (saml.go) takes a base64 SAML Response from a configured
+// SAMLProvider, IdP-initiated as with AWS. The decoded Response is capped at 100 KiB,
+// must survive the XML round-trip check, and must hold exactly one Assertion anywhere
+// in the document (no EncryptedAssertion); crewjam/saml then checks the signature
+// against the metadata's certificates (SHA-1 refused unless the provider allows it),
+// the Issuer, Audience, Recipient and times, inside recover(). Beyond crewjam the
+// assertion needs exactly one bearer SubjectConfirmation with Recipient and
+// NotOnOrAfter, an AudienceRestriction, a NameID, and an IssueInstant not in the
+// future. Assertion IDs are remembered per provider until NotOnOrAfter plus three
+// minutes of skew, in a bounded per-process cache (several replicas would each
+// accept an assertion once). The Role attribute must offer the requested
+// "roleArn,providerArn" pair (AccessDenied otherwise); RoleSessionName names the
+// session; SessionDuration and AuthnStatement SessionNotOnOrAfter shorten it;
+// SourceIdentity and PrincipalTag:<key> / TransitiveTagKeys work as the web identity
+// claims do. Its trust decisions see the provider ARN as the Federated principal and:
+//
+//	SAML:aud            the SubjectConfirmationData Recipient (not the Audience)
+//	SAML:iss            the assertion's Issuer
+//	SAML:sub            the NameID; SAML:sub_type its Format without the SAML 2.0 prefix
+//	SAML:namequalifier  base64(sha1(issuer + account + "/" + provider name)), as AWS
+//	SAML:doc            <account>/<provider name>
+//	SAML:<Name>         every attribute by its Name as sent (e.g. SAML:urn:oid:...),
+//	                    well-known eduPerson/X.500 OIDs also by AWS's short name
+//	                    (SAML:edupersonaffiliation, SAML:mail, SAML:uid, SAML:cn, ...),
+//	                    and by lower-cased FriendlyName when no Name is the same;
+//	                    attributes never override the keys above
+//	sts:RoleSessionName, sts:SourceIdentity, portcullis:FederatedProvider (the
+//	provider ARN), portcullis:SourceIp, portcullis:RequestTag/<key>, portcullis:TagKeys
 //
 // Each portcullis: key also answers to its aws: spelling. Identity condition keys in the
 // aws:, portcullis:, sts: and saml: namespaces are dropped: a token claim must never pose

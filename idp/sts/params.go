@@ -137,11 +137,27 @@ type sessionParams struct {
 
 // readSessionRequest reads and checks RoleArn, RoleSessionName, DurationSeconds,
 // Policy and PolicyArns, adding every constraint violation to v. finish completes the
-// checks once v holds no violation.
+// checks once v holds no violation. AssumeRoleWithSAML has no RoleSessionName
+// parameter (the assertion names the session), so it reads the rest only.
 func readSessionRequest(f *formReader, v *validation, account string) (sessionRequest, sessionParams) {
+	req, sp := readSessionPolicyRequest(f, v, account)
+	req.sessionName = f.get("RoleSessionName")
+	if f.err != nil {
+		return req, sp
+	}
+	v.lengthIn("roleSessionName", req.sessionName, minSessionName, maxSessionName)
+	if req.sessionName != "" && !validSessionName(req.sessionName) {
+		v.add("Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
+			clip(req.sessionName, maxSessionName), sessionNameFormat)
+	}
+	return req, sp
+}
+
+// readSessionPolicyRequest reads and checks RoleArn, DurationSeconds, Policy and
+// PolicyArns.
+func readSessionPolicyRequest(f *formReader, v *validation, account string) (sessionRequest, sessionParams) {
 	var req sessionRequest
 	req.roleARN = f.get("RoleArn")
-	req.sessionName = f.get("RoleSessionName")
 	durationParam := f.get("DurationSeconds")
 	sp := sessionParams{policy: f.get("Policy"), policySet: len(f.p.form["Policy"]) > 0}
 	if f.err != nil {
@@ -149,11 +165,6 @@ func readSessionRequest(f *formReader, v *validation, account string) (sessionRe
 	}
 
 	v.lengthIn("roleArn", req.roleARN, minRoleARN, maxRoleARN)
-	v.lengthIn("roleSessionName", req.sessionName, minSessionName, maxSessionName)
-	if req.sessionName != "" && !validSessionName(req.sessionName) {
-		v.add("Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
-			clip(req.sessionName, maxSessionName), sessionNameFormat)
-	}
 	if durationParam != "" {
 		n, perr := strconv.Atoi(durationParam)
 		switch {

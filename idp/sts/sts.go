@@ -111,6 +111,9 @@ type Deps struct {
 	Audit audit.Recorder
 	// Log receives refusals with their reasons; nil discards.
 	Log *slog.Logger
+	// SAMLProviders are the identity providers AssumeRoleWithSAML trusts; none
+	// means the action refuses every assertion.
+	SAMLProviders []SAMLProvider
 }
 
 // Service serves the STS query API. It is safe for concurrent use.
@@ -126,6 +129,7 @@ type Service struct {
 	rand     io.Reader
 	audit    audit.Recorder
 	log      *slog.Logger
+	saml     *samlProviders
 
 	// signer caches the session-token signer of the current key.
 	signer atomic.Pointer[keySigner]
@@ -157,10 +161,14 @@ func New(d Deps) (*Service, error) {
 	if !isAccountID(d.Account) {
 		errs = append(errs, fmt.Errorf("Account %q must be a 12-digit account id", d.Account))
 	}
+	samlProv, err := newSAMLProviders(d.SAMLProviders, d.Account, d.Issuer)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("sts: %w", err)
 	}
-	s := &Service{
+	s := &Service{saml: samlProv,
 		st: d.Store, verifier: d.Verifier, ev: d.Evaluator, sealer: d.Sealer, keys: d.Keys,
 		issuer: d.Issuer, account: d.Account, now: d.Now, rand: d.Rand, audit: d.Audit, log: d.Log,
 	}
@@ -239,6 +247,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	case action == "AssumeRoleWithWebIdentity":
 		// Unsigned (SPEC §1.1): a signature, if any, is ignored.
 		resp, err = s.assumeRoleWithWebIdentity(ctx, p, clientIP(r))
+	case action == "AssumeRoleWithSAML":
+		// Unsigned too: the assertion is the proof.
+		resp, err = s.assumeRoleWithSAML(ctx, p, clientIP(r))
 	case action == "GetCallerIdentity":
 		resp, err = s.getCallerIdentity(ctx, r, body)
 	case action == "AssumeRole":

@@ -116,7 +116,8 @@ type harness struct {
 	role     store.Role
 }
 
-func newHarness(t testing.TB) *harness {
+// newHarness serves a Service on httptest; opts adjust its Deps.
+func newHarness(t testing.TB, opts ...func(*sts.Deps)) *harness {
 	t.Helper()
 	ctx := t.Context()
 	st, err := bolt.Open(ctx, filepath.Join(t.TempDir(), "portcullis.db"), bolt.Options{NoSync: true})
@@ -165,10 +166,14 @@ func newHarness(t testing.TB) *harness {
 			},
 		},
 	}
-	svc, err := sts.New(sts.Deps{
+	deps := sts.Deps{
 		Store: st, Verifier: h.verifier, Sealer: sealer, Keys: km, Issuer: issuer, Account: account,
 		Now: func() time.Time { return h.now }, Audit: h.audit,
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	svc, err := sts.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis-id/portcullis/idp/audit"
 	"github.com/portcullis-id/portcullis/idp/policy"
 	"github.com/portcullis-id/portcullis/store"
+	"github.com/portcullis-id/portcullis/web/httperr"
 )
 
 // Actions decided against the trust policy (SPEC §1.5, §1.6).
@@ -242,13 +243,19 @@ func (s *Service) checkManagedPolicies(ctx context.Context, req *sessionRequest)
 // sts:SetSourceIdentity when it carries a source identity (SPEC §1.6). The client
 // hears only AccessDenied; the log and the audit trail get the reason.
 func (s *Service) checkTrust(role store.Role, id *Identity, provider string, req webIdentityRequest, sourceIP string) error {
+	cond := s.trustContext(id, provider, req.sessionName, sourceIP)
+	return s.checkFederatedTrust(role, s.principalNames(provider), actionAssumeWebIdentity, id, cond, accessDenied)
+}
+
+// checkFederatedTrust decides the role's trust policy for a federated principal under
+// names: the assume action, plus sts:TagSession and sts:SetSourceIdentity when the
+// identity carries tags or a source identity. deny makes the client's answer.
+func (s *Service) checkFederatedTrust(role store.Role, names []string, assume string, id *Identity, cond policy.Context, deny func(error) *httperr.Error) error {
 	trust, err := s.trustPolicy(role)
 	if err != nil {
-		return accessDenied(err)
+		return deny(err)
 	}
-	cond := s.trustContext(id, provider, req.sessionName, sourceIP)
-	names := s.principalNames(provider)
-	actions := []string{actionAssumeWebIdentity}
+	actions := []string{assume}
 	if len(id.Tags) > 0 {
 		actions = append(actions, actionTagSession)
 	}
@@ -258,7 +265,7 @@ func (s *Service) checkTrust(role store.Role, id *Identity, provider string, req
 	for _, action := range actions {
 		d := s.decideTrust(trust, policy.PrincipalFederated, names, action, cond)
 		if d.Effect != policy.Allow {
-			return accessDenied(&trustDenial{role: role.ARN, action: action, decision: d})
+			return deny(&trustDenial{role: role.ARN, action: action, decision: d})
 		}
 	}
 	return nil
