@@ -20,6 +20,8 @@ func TestSTSValidation(t *testing.T) {
 		{"duplicate name", "sts:\n  issuers:\n    - {name: a, preset: github-actions, audiences: [x]}\n    - {name: a, preset: github-actions, audiences: [y]}\n", "sts.issuers[1].name"},
 		{"both key sources", "sts:\n  issuers:\n    - {name: a, url: \"https://i.example\", audiences: [x], jwks_url: \"https://i.example/k\", jwks_file: k.json}\n", "sts.issuers[0].jwks_file"},
 		{"unknown key in an issuer", "sts:\n  issuers:\n    - {name: a, preset: github-actions, audiences: [x], audience: y}\n", "sts.issuers[0].audience"},
+		{"saml provider without metadata", "sts:\n  saml_providers:\n    - {name: corp}\n", "sts.saml_providers[0].metadata_file"},
+		{"saml provider without name", "sts:\n  saml_providers:\n    - {metadata_file: idp.xml}\n", "sts.saml_providers[0].name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
