@@ -274,7 +274,7 @@ func TestFullTestdataValues(t *testing.T) {
 				AllowedAAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}},
 			MaxFailures: 3, Lockout: Duration(30 * time.Minute),
 		},
-		STS: STSConfig{Account: "123456789012", Issuers: []TrustedIssuerConfig{{
+		STS: STSConfig{Account: "123456789012", AuditAllowSampleRate: 1, Issuers: []TrustedIssuerConfig{{
 			Name: "github", Preset: PresetGitHubActions, Audiences: []string{"https://sts.example.com"}, ReplayProtection: true,
 		}}},
 		Apply: []string{filepath.Join(dir, "iam", "clients.yaml")},

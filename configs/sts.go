@@ -19,6 +19,9 @@ type STSConfig struct {
 	// SAMLProviders are the SAML identity providers whose assertions may be exchanged at
 	// AssumeRoleWithSAML. Empty: SAML is off.
 	SAMLProviders []SAMLProviderConfig `yaml:"saml_providers"`
+	// AuditAllowSampleRate is the share of allow decisions of the decision point
+	// (/authz/v1/check) written to the audit trail, 0..1; denies are always written.
+	AuditAllowSampleRate float64 `yaml:"audit_allow_sample_rate"`
 }
 
 // SAMLProviderConfig is one trusted SAML identity provider.
@@ -56,11 +59,14 @@ type TrustedIssuerConfig struct {
 	ReplayProtection bool `yaml:"replay_protection"`
 }
 
-func defaultSTS() STSConfig { return STSConfig{Account: "000000000000"} }
+func defaultSTS() STSConfig { return STSConfig{Account: "000000000000", AuditAllowSampleRate: 1} }
 
 func (s STSConfig) validate(p *problems, key string) {
 	if len(s.Account) != 12 || !allDigits(s.Account) {
 		p.add(key+".account", "must be 12 digits, like an AWS account id")
+	}
+	if s.AuditAllowSampleRate < 0 || s.AuditAllowSampleRate > 1 {
+		p.add(key+".audit_allow_sample_rate", "must be between 0 and 1")
 	}
 	samlNames := map[string]int{}
 	for i, sp := range s.SAMLProviders {

@@ -21,6 +21,7 @@ func TestSTSValidation(t *testing.T) {
 		{"both key sources", "sts:\n  issuers:\n    - {name: a, url: \"https://i.example\", audiences: [x], jwks_url: \"https://i.example/k\", jwks_file: k.json}\n", "sts.issuers[0].jwks_file"},
 		{"unknown key in an issuer", "sts:\n  issuers:\n    - {name: a, preset: github-actions, audiences: [x], audience: y}\n", "sts.issuers[0].audience"},
 		{"saml provider without metadata", "sts:\n  saml_providers:\n    - {name: corp}\n", "sts.saml_providers[0].metadata_file"},
+		{"sample rate above 1", "sts:\n  audit_allow_sample_rate: 1.5\n", "sts.audit_allow_sample_rate"},
 		{"saml provider without name", "sts:\n  saml_providers:\n    - {metadata_file: idp.xml}\n", "sts.saml_providers[0].name"},
 	}
 	for _, tc := range tests {
@@ -32,7 +33,7 @@ func TestSTSValidation(t *testing.T) {
 			}
 		})
 	}
-	ok := "sts:\n  issuers:\n    - {name: gh, preset: github-actions, audiences: [\"https://sts.example.com\"]}\n    - {name: local, url: \"http://127.0.0.1:9000\", audiences: [x], algorithms: [ES256]}\n"
+	ok := "sts:\n  audit_allow_sample_rate: 0.25\n  issuers:\n    - {name: gh, preset: github-actions, audiences: [\"https://sts.example.com\"]}\n    - {name: local, url: \"http://127.0.0.1:9000\", audiences: [x], algorithms: [ES256]}\n"
 	if _, err := Parse([]byte(ok), t.TempDir()); err != nil {
 		t.Fatalf("valid sts section refused: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -62,6 +63,9 @@ type Deps struct {
 	// Now supplies aws:CurrentTime and aws:EpochTime when the request context lacks
 	// them, read once per request.
 	Now func() time.Time
+	// AllowSampleRate is the share of allow decisions of /authz/v1/check that are
+	// audited, 0..1; denies are always audited. Default (0 left unset): every allow.
+	AllowSampleRate *float64
 	// UserRoles resolves a user (name or id) to the roles the mapping rules grant; nil
 	// turns off the user principal. A missing user is an error wrapping store.ErrNotFound.
 	UserRoles func(ctx context.Context, user string) (userID string, roles []string, err error)
@@ -144,6 +148,11 @@ func (h *Handler) route(action string, roles []string, fn handlerFunc) http.Hand
 }
 
 func (h *Handler) record(r *http.Request, c *call, action string, status int, err error) {
+	// Denies are always in the trail; allows of the decision point are sampled so that a
+	// busy service asking per request does not turn every check into a durable write.
+	if err == nil && c.outcome == OutcomeAllow && action == ActionCheck && !h.sampleAllow() {
+		return
+	}
 	e := audit.Event{Actor: c.actor, Action: action, Target: c.target, Outcome: c.outcome, SourceIP: sourceIP(r), Details: c.details}
 	if err != nil {
 		e.Outcome = audit.Failure
@@ -495,4 +504,19 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// sampleAllow decides whether one allow decision is audited.
+func (h *Handler) sampleAllow() bool {
+	if h.d.AllowSampleRate == nil {
+		return true
+	}
+	rate := *h.d.AllowSampleRate
+	switch {
+	case rate >= 1:
+		return true
+	case rate <= 0:
+		return false
+	}
+	return mrand.Float64() < rate
 }

@@ -381,3 +381,32 @@ func TestSimulateReportsEveryMalformedPolicyWithItsPath(t *testing.T) {
 		t.Errorf("fields = %v name the valid policies[0]", fields)
 	}
 }
+
+func TestAllowsAreSampledDeniesAlwaysAudited(t *testing.T) {
+	t.Parallel()
+	st := newServerStore()
+	rec := &recorder{}
+	zero := 0.0
+	h := authz.New(authz.Deps{
+		PDP: idpauthz.New(st, nil), Authenticate: authenticate, Audit: rec,
+		Now: func() time.Time { return clock }, AllowSampleRate: &zero,
+	})
+	mux := http.NewServeMux()
+	h.Mount(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	allow := `{"role":"deploy","action":"s3:GetObject","resource":"arn:aws:s3:::data/a"}`
+	deny := `{"role":"deploy","action":"s3:PutObject","resource":"arn:aws:s3:::data/a"}`
+	for range 3 {
+		if r := post(t, srv, "pdp-tok", "/authz/v1/check", allow); r.body["decision"] != "allow" {
+			t.Fatalf("allow: %v", r.body)
+		}
+	}
+	if r := post(t, srv, "pdp-tok", "/authz/v1/check", deny); r.body["decision"] != "deny" {
+		t.Fatalf("deny: %v", r.body)
+	}
+	evs := rec.all()
+	if len(evs) != 1 || evs[0].Outcome != "deny" {
+		t.Fatalf("with allow sampling 0 only the deny is audited, got %+v", evs)
+	}
+}
