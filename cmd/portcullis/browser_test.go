@@ -343,9 +343,10 @@ func TestBrowserSecondFactors(t *testing.T) {
 	signOut(t, tab, s.issuer)
 	presence(t, tab, authID, false)
 	c = signIn(t, tab, r, cb, func() {
-		waitFor(t, tab, "#passkey")
-		presence(t, tab, authID, true)
+		// Click first, then let the authenticator answer: turning presence on while the
+		// page's autofill request is pending would sign in before the click lands.
 		clickOn(t, tab, "#passkey")
+		presence(t, tab, authID, true)
 	})
 	wantAMR(t, c, "hwk", "user", "mfa")
 
@@ -356,8 +357,8 @@ func TestBrowserSecondFactors(t *testing.T) {
 		passwordStep(t, tab, "")
 		waitFor(t, tab, "#use-key")
 		shot(t, tab, "06-second-factor.png")
-		presence(t, tab, authID, true)
 		clickOn(t, tab, "#use-key")
+		presence(t, tab, authID, true)
 	})
 	wantAMR(t, c, "pwd", "hwk", "mfa")
 
