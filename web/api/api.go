@@ -161,7 +161,7 @@ func (a *API) route(mux *http.ServeMux, pattern, action string, h handlerFunc) {
 			}
 			httperr.WriteJSON(w, r, a.d.Log, err)
 		}
-		status := statusOf(err)
+		status := httperr.Status(err)
 		presented := r.Header.Get("Authorization") != ""
 		switch {
 		case status == http.StatusUnauthorized && !presented:
@@ -175,21 +175,6 @@ func (a *API) route(mux *http.ServeMux, pattern, action string, h handlerFunc) {
 	})
 }
 
-func statusOf(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	var he *httperr.Error
-	var multi *httperr.Multi
-	switch {
-	case errors.As(err, &multi):
-		return http.StatusBadRequest
-	case errors.As(err, &he):
-		return he.Status
-	}
-	return http.StatusInternalServerError
-}
-
 func (a *API) record(r *http.Request, c *call, action string, err error) {
 	e := audit.Event{
 		Actor:    c.actor,
@@ -201,28 +186,12 @@ func (a *API) record(r *http.Request, c *call, action string, err error) {
 	}
 	if err != nil {
 		e.Outcome = audit.Failure
-		if s := statusOf(err); s == http.StatusUnauthorized || s == http.StatusForbidden {
+		if s := httperr.Status(err); s == http.StatusUnauthorized || s == http.StatusForbidden {
 			e.Outcome = audit.Denied
 		}
-		e.Reason = clientMessage(err)
+		e.Reason = httperr.ClientMessage(err)
 	}
 	a.d.Audit.Record(r.Context(), e)
-}
-
-// clientMessage is the client-safe text of err, for audit reasons.
-func clientMessage(err error) string {
-	var he *httperr.Error
-	var multi *httperr.Multi
-	switch {
-	case errors.As(err, &multi):
-		return multi.Error()
-	case errors.As(err, &he):
-		if he.Field != "" {
-			return he.Field + ": " + he.Msg
-		}
-		return he.Msg
-	}
-	return "internal error"
 }
 
 func sourceIP(r *http.Request) string {

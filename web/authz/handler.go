@@ -127,7 +127,7 @@ func (h *Handler) route(action string, roles []string, fn handlerFunc) http.Hand
 		status := http.StatusOK
 		if err != nil {
 			err = httpError(err)
-			status = statusOf(err)
+			status = httperr.Status(err)
 			if status == http.StatusUnauthorized {
 				// RFC 6750 §3: a 401 names the scheme, and the error when a token was bad.
 				v := `Bearer realm="portcullis-admin"`
@@ -159,7 +159,7 @@ func (h *Handler) record(r *http.Request, c *call, action string, status int, er
 		if status == http.StatusUnauthorized || status == http.StatusForbidden {
 			e.Outcome = audit.Denied
 		}
-		e.Reason = clientMessage(err)
+		e.Reason = httperr.ClientMessage(err)
 	}
 	h.d.Audit.Record(r.Context(), e)
 }
@@ -418,36 +418,6 @@ func httpError(err error) error {
 		return &httperr.Error{Status: http.StatusNotFound, Code: "not_found", Field: "role", Msg: "role not found", Err: err}
 	}
 	return httperr.Internal(fmt.Errorf("authorization decision: %w", err))
-}
-
-func statusOf(err error) int {
-	var he *httperr.Error
-	var multi *httperr.Multi
-	switch {
-	case err == nil:
-		return http.StatusOK
-	case errors.As(err, &multi):
-		return http.StatusBadRequest
-	case errors.As(err, &he):
-		return he.Status
-	}
-	return http.StatusInternalServerError
-}
-
-// clientMessage is the client-safe text of err, for audit reasons.
-func clientMessage(err error) string {
-	var he *httperr.Error
-	var multi *httperr.Multi
-	switch {
-	case errors.As(err, &multi):
-		return multi.Error()
-	case errors.As(err, &he):
-		if he.Field != "" {
-			return he.Field + ": " + he.Msg
-		}
-		return he.Msg
-	}
-	return "internal error"
 }
 
 func sourceIP(r *http.Request) string {

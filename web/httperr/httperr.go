@@ -104,3 +104,35 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, err err
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// Status is the HTTP status WriteJSON answers err with (200 for nil).
+func Status(err error) int {
+	var he *Error
+	var multi *Multi
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &multi):
+		return http.StatusBadRequest
+	case errors.As(err, &he):
+		return he.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// ClientMessage is the client-safe text of err, for audit reasons: what the client was
+// told, never the internal cause.
+func ClientMessage(err error) string {
+	var he *Error
+	var multi *Multi
+	switch {
+	case errors.As(err, &multi):
+		return multi.Error()
+	case errors.As(err, &he):
+		if he.Field != "" {
+			return he.Field + ": " + he.Msg
+		}
+		return he.Msg
+	}
+	return "internal error"
+}
