@@ -221,7 +221,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	}
 	users := dirUsers{st: st, dir: dir}
 	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now,
-		UserRoles: users.Roles, AllowSampleRate: &cfg.STS.AuditAllowSampleRate})
+		UserRoles: users.Roles, AllowSampleRate: &cfg.STS.AuditAllowSampleRate, ClientIP: ips.From})
 	opHandler := op.Handler()
 	groups := []web.Mounter{pages, admin, decisions, tokenService, tokenExchangeRoute{sts: tokenService, op: opHandler}}
 	if o.Pprof {

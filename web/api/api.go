@@ -181,7 +181,7 @@ func (a *API) record(r *http.Request, c *call, action string, err error) {
 		Action:   action,
 		Target:   c.target,
 		Outcome:  audit.Success,
-		SourceIP: sourceIP(r),
+		SourceIP: a.sourceIP(r),
 		Details:  c.details,
 	}
 	if err != nil {
@@ -194,7 +194,12 @@ func (a *API) record(r *http.Request, c *call, action string, err error) {
 	a.d.Audit.Record(r.Context(), e)
 }
 
-func sourceIP(r *http.Request) string {
+// sourceIP is the client address for audit events: through the trusted-proxy resolver
+// when one is wired, else the connection's peer.
+func (a *API) sourceIP(r *http.Request) string {
+	if a.d.ClientIP != nil {
+		return a.d.ClientIP(r)
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -63,6 +63,8 @@ type Deps struct {
 	// Now supplies aws:CurrentTime and aws:EpochTime when the request context lacks
 	// them, read once per request.
 	Now func() time.Time
+	// ClientIP resolves the client address behind trusted proxies, for audit events.
+	ClientIP func(*http.Request) string
 	// AllowSampleRate is the share of allow decisions of /authz/v1/check that are
 	// audited, 0..1; denies are always audited. Default (0 left unset): every allow.
 	AllowSampleRate *float64
@@ -153,7 +155,7 @@ func (h *Handler) record(r *http.Request, c *call, action string, status int, er
 	if err == nil && c.outcome == OutcomeAllow && action == ActionCheck && !h.sampleAllow() {
 		return
 	}
-	e := audit.Event{Actor: c.actor, Action: action, Target: c.target, Outcome: c.outcome, SourceIP: sourceIP(r), Details: c.details}
+	e := audit.Event{Actor: c.actor, Action: action, Target: c.target, Outcome: c.outcome, SourceIP: h.sourceIP(r), Details: c.details}
 	if err != nil {
 		e.Outcome = audit.Failure
 		if status == http.StatusUnauthorized || status == http.StatusForbidden {
@@ -420,7 +422,12 @@ func httpError(err error) error {
 	return httperr.Internal(fmt.Errorf("authorization decision: %w", err))
 }
 
-func sourceIP(r *http.Request) string {
+// sourceIP is the client address for audit events: through the trusted-proxy resolver
+// when one is wired, else the connection's peer.
+func (h *Handler) sourceIP(r *http.Request) string {
+	if h.d.ClientIP != nil {
+		return h.d.ClientIP(r)
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
