@@ -75,7 +75,7 @@ can be compared with what the machine can sign.`,
 	f.DurationVar(&o.signFor, "sign-for", 5*time.Second, "measure the raw signing rate for this long first (0 skips)")
 	f.StringVar(&o.client, "client", "raw", "load client: raw (pre-built requests on keep-alive connections, least CPU) or net/http")
 	f.StringVar(&o.profile, "cpuprofile", "", "write the self-started server's CPU profile for the measured window to this file")
-	bench.AddCommand(tok, newBenchSTSCmd())
+	bench.AddCommand(tok, newBenchSTSCmd(), newBenchPDPCmd())
 	return bench
 }
 
