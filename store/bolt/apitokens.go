@@ -53,8 +53,11 @@ func (t *tx) GetAPITokenByDigest(ctx context.Context, digest []byte) (store.APIT
 	if id == nil {
 		return store.APIToken{}, fmt.Errorf("get api token by digest: %w", store.ErrNotFound)
 	}
-	var a store.APIToken
-	if err := loadOrNotFound(t.b(bAPITokens), string(id), &a); err != nil {
+	a, found, err := t.cached().apiTokens.load(t.b(bAPITokens), string(id))
+	if err == nil && !found {
+		err = store.ErrNotFound
+	}
+	if err != nil {
 		return store.APIToken{}, fmt.Errorf("get api token %q by digest: %w", id, err)
 	}
 	return a, nil

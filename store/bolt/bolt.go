@@ -59,10 +59,10 @@ func (o Options) withDefaults() Options {
 
 // Store is the bbolt-backed store.Store. It is safe for concurrent use.
 type Store struct {
-	db      *bbolt.DB
-	now     func() time.Time
-	path    string
-	clients *clientCache
+	db     *bbolt.DB
+	now    func() time.Time
+	path   string
+	caches *caches
 
 	closeOnce sync.Once
 	closeErr  error
@@ -94,7 +94,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, now: opts.Now, path: path, clients: &clientCache{}}, nil
+	return &Store{db: db, now: opts.Now, path: path, caches: newCaches()}, nil
 }
 
 // initSchema creates the buckets and records the schema version on first open, and
@@ -154,7 +154,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 }
 
 func (s *Store) bind(ctx context.Context, btx *bbolt.Tx) *tx {
-	return &tx{ctx: ctx, btx: btx, now: s.now, clients: s.clients}
+	return &tx{ctx: ctx, btx: btx, now: s.now, caches: s.caches}
 }
 
 // view, update and batch open one transaction and run fn on it. An error from fn

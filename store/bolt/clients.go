@@ -33,17 +33,13 @@ func (t *tx) GetClient(ctx context.Context, id string) (store.Client, error) {
 	if err := t.check(ctx); err != nil {
 		return store.Client{}, fmt.Errorf("get client %q: %w", id, err)
 	}
-	raw := t.b(bClients).Get([]byte(id))
-	if raw != nil {
-		if c, ok := t.clients.get(id, raw); ok {
-			return c, nil
-		}
+	c, found, err := t.cached().clients.load(t.b(bClients), id)
+	if err == nil && !found {
+		err = store.ErrNotFound
 	}
-	var c store.Client
-	if err := loadOrNotFound(t.b(bClients), id, &c); err != nil {
+	if err != nil {
 		return store.Client{}, fmt.Errorf("get client %q: %w", id, err)
 	}
-	t.clients.put(id, raw, c)
 	return c, nil
 }
 

@@ -71,7 +71,10 @@ func (t *tx) loadPolicy(name string) (store.ManagedPolicy, error) {
 	if name == "" {
 		return p, store.ErrNotFound
 	}
-	err := loadOrNotFound(t.b(bPolicies), string(nameKey(name)), &p)
+	p, found, err := t.cached().policies.load(t.b(bPolicies), string(nameKey(name)))
+	if err == nil && !found {
+		err = store.ErrNotFound
+	}
 	return p, err
 }
 

@@ -112,8 +112,10 @@ func (t *tx) GetRole(ctx context.Context, id string) (store.Role, error) {
 }
 
 func (t *tx) loadRole(id string) (store.Role, error) {
-	var r store.Role
-	err := loadOrNotFound(t.b(bRoles), id, &r)
+	r, found, err := t.cached().roles.load(t.b(bRoles), id)
+	if err == nil && !found {
+		err = store.ErrNotFound
+	}
 	return r, err
 }
 

@@ -16,10 +16,10 @@ import (
 // only place the store's logic lives: Store methods open a transaction and delegate
 // here, Atomic hands a tx to its caller.
 type tx struct {
-	ctx     context.Context
-	btx     *bbolt.Tx
-	now     func() time.Time
-	clients *clientCache // may be nil
+	ctx    context.Context
+	btx    *bbolt.Tx
+	now    func() time.Time
+	caches *caches // decoded-record caches; nil in tests that build a tx by hand
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -100,4 +100,13 @@ func checkVersion(got, stored int64) error {
 		return fmt.Errorf("version %d, stored %d: %w", got, stored, store.ErrConflict)
 	}
 	return nil
+}
+
+// cached returns the decoded-record caches, or empty ones that never hit when the tx
+// has none.
+func (t *tx) cached() *caches {
+	if t.caches == nil {
+		return &caches{}
+	}
+	return t.caches
 }
