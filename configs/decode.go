@@ -92,6 +92,22 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			w.lines[p] = item.Line
 			w.walk(item, t.Elem(), p)
 		}
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		// Free-form maps (e.g. claim → tag): any key, each value checked as its type.
+		if n.Kind != yaml.MappingNode {
+			w.fail(n.Line, path, fmt.Errorf("must be a mapping, not %s", describe(n)))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := fmt.Sprintf("%s[%s]", path, k.Value)
+			if k.Kind != yaml.ScalarNode {
+				w.fail(k.Line, path, fmt.Errorf("keys must be plain names, not %s", describe(k)))
+				continue
+			}
+			w.lines[p] = k.Line
+			w.walk(v, t.Elem(), p)
+		}
 	default:
 		w.leaf(n, t, path)
 	}

@@ -57,6 +57,10 @@ type TrustedIssuerConfig struct {
 	JWKSFile string `yaml:"jwks_file"`
 	// ReplayProtection refuses a token whose jti was already exchanged.
 	ReplayProtection bool `yaml:"replay_protection"`
+	// ClaimTags turns token claims into session tags: claim name → tag key. The tags are
+	// condition keys (portcullis:PrincipalTag/<key>) for the session's decisions; the
+	// trust policy must allow sts:TagSession.
+	ClaimTags map[string]string `yaml:"claim_tags"`
 }
 
 func defaultSTS() STSConfig { return STSConfig{Account: "000000000000", AuditAllowSampleRate: 1} }
@@ -111,6 +115,11 @@ func (s STSConfig) validate(p *problems, key string) {
 		for j, a := range is.Algorithms {
 			if !slices.Contains([]string{"RS256", "ES256", "PS256", "EdDSA"}, a) {
 				p.add(fmt.Sprintf("%s.algorithms[%d]", k, j), "must be RS256, ES256, PS256 or EdDSA")
+			}
+		}
+		for claim, tag := range is.ClaimTags {
+			if claim == "" || tag == "" || len(tag) > 128 {
+				p.add(fmt.Sprintf("%s.claim_tags[%s]", k, claim), "claim and tag key must be non-empty; tag keys up to 128 characters")
 			}
 		}
 		if is.JWKSURL != "" && is.JWKSFile != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,7 +151,11 @@ func (policyValidator) ValidateTrust(doc []byte) error {
 
 // webIdentity adapts the trusted-issuer verifier to the STS. Without configured issuers
 // every token is refused as invalid.
-type webIdentity struct{ v *webidentity.Verifier }
+type webIdentity struct {
+	v *webidentity.Verifier
+	// claimTags maps an issuer URL to its claim → session-tag rules.
+	claimTags map[string]map[string]string
+}
 
 func (w webIdentity) VerifyWebIdentity(ctx context.Context, token string) (sts.Identity, error) {
 	if w.v == nil {
@@ -166,10 +171,26 @@ func (w webIdentity) VerifyWebIdentity(ctx context.Context, token string) (sts.I
 	default:
 		return sts.Identity{}, fmt.Errorf("%w: %w", sts.ErrInvalidIdentityToken, err)
 	}
-	return sts.Identity{
+	id := sts.Identity{
 		Issuer: t.Issuer.URL, Subject: t.Subject, Audience: t.Audience,
 		ConditionKeys: t.ConditionKeys(), Expiry: t.Expiry,
-	}, nil
+	}
+	for claim, tag := range w.claimTags[t.Issuer.URL] {
+		// Only scalar claims make tags; a missing claim makes no tag.
+		switch v := t.Claims[claim].(type) {
+		case string:
+			if id.Tags == nil {
+				id.Tags = map[string]string{}
+			}
+			id.Tags[tag] = v
+		case json.Number, bool:
+			if id.Tags == nil {
+				id.Tags = map[string]string{}
+			}
+			id.Tags[tag] = fmt.Sprint(v)
+		}
+	}
+	return id, nil
 }
 
 // tokenExchangeRoute sends RFC 8693 token-exchange requests at the token endpoint to the

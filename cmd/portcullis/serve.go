@@ -306,6 +306,14 @@ func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Ma
 			return nil, fmt.Errorf("sts.issuers: %w", err)
 		}
 	}
+	claimTags := map[string]map[string]string{}
+	for i, c := range cfg.STS.Issuers {
+		if len(c.ClaimTags) > 0 {
+			// Keyed by the verified issuer URL the adapter sees.
+			is, _ := trustedIssuer(cfg.STS.Issuers[i])
+			claimTags[is.URL] = c.ClaimTags
+		}
+	}
 	var providers []sts.SAMLProvider
 	for _, sp := range cfg.STS.SAMLProviders {
 		md, err := os.ReadFile(sp.MetadataFile)
@@ -319,7 +327,7 @@ func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Ma
 	}
 	svc, err := sts.New(sts.Deps{
 		SAMLProviders: providers,
-		Store:         st, Verifier: webIdentity{v: verifier}, Evaluator: ev, Sealer: sealer, Keys: km,
+		Store:         st, Verifier: webIdentity{v: verifier, claimTags: claimTags}, Evaluator: ev, Sealer: sealer, Keys: km,
 		Issuer: cfg.Issuer, Account: cfg.STS.Account, Now: now, Rand: rand.Reader, Audit: rec, Log: log,
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,5 +175,46 @@ func TestSTSExchangesCIJobTokenForRoleCredentials(t *testing.T) {
 	}
 	if _, err := assume(ci.token(t, "https://someone-else.example", "refs/heads/main")); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidIdentityToken" {
 		t.Fatalf("foreign audience: %v, want InvalidIdentityToken", err)
+	}
+}
+
+// TestSTSClaimTagsBecomeSessionTags: a configured claim becomes a session tag that the
+// role's permission policies can test as PrincipalTag at the decision point.
+func TestSTSClaimTagsBecomeSessionTags(t *testing.T) {
+	ci := newFakeCI(t)
+	const audience = "https://sts.portcullis.test"
+	s := startServer(t, fmt.Sprintf("sts:\n  issuers:\n    - name: ci\n      url: %q\n      audiences: [%q]\n      algorithms: [ES256]\n      claim_tags: {repository: repo}\n", ci.url, audience))
+	provider := strings.TrimPrefix(ci.url, "http://")
+	s.admin(t, "POST", "/policies", map[string]any{"name": "own-repo", "document": json.RawMessage(
+		`{"Version":"2012-10-17","Statement":[{"Sid":"OwnRepo","Effect":"Allow","Action":"artifacts:Put*","Resource":"arn:portcullis:artifacts:::${aws:PrincipalTag/repo}/*"}]}`)}, http.StatusCreated)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+		"Principal":{"Federated":"arn:portcullis:iam::000000000000:oidc-provider/%[1]s"},
+		"Action":["sts:AssumeRoleWithWebIdentity","sts:TagSession"],
+		"Condition":{"StringEquals":{"%[1]s:aud":%[2]q},"StringLike":{"%[1]s:sub":"repo:acme/*:ref:refs/heads/main"}}}]}`, provider, audience)
+	role := s.admin(t, "POST", "/roles", map[string]any{"name": "ci", "trust_policy": json.RawMessage(trust), "managed_policies": []string{"own-repo"}}, http.StatusCreated)
+
+	client := awssts.New(awssts.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.issuer + "/sts")})
+	out, err := client.AssumeRoleWithWebIdentity(context.Background(), &awssts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String(fmt.Sprint(role["arn"])), RoleSessionName: aws.String("tagged"),
+		WebIdentityToken: aws.String(ci.token(t, audience, "refs/heads/main")),
+	})
+	if err != nil {
+		t.Fatalf("AssumeRoleWithWebIdentity with claim tags: %v", err)
+	}
+	parts := strings.Split(aws.ToString(out.Credentials.SessionToken), ".")
+	pl, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if !strings.Contains(string(pl), `"repo":"acme/app"`) {
+		t.Fatalf("session token lacks the claim tag: %s", pl)
+	}
+	for resource, want := range map[string]string{
+		"arn:portcullis:artifacts:::acme/app/build.zip":   "allow",
+		"arn:portcullis:artifacts:::acme/other/build.zip": "deny",
+	} {
+		got := s.call(t, "POST", "/authz/v1/check", map[string]any{
+			"session_token": aws.ToString(out.Credentials.SessionToken), "action": "artifacts:PutObject", "resource": resource,
+		}, http.StatusOK)
+		if got["decision"] != want {
+			t.Errorf("%s: %v, want %s", resource, got, want)
+		}
 	}
 }
