@@ -71,23 +71,10 @@ func deleteKeys(b *bbolt.Bucket, keys ...[]byte) error {
 	return nil
 }
 
-func (t *tx) sweepAuthRequests(now time.Time) (int, error) {
-	b := t.b(bAuthRequests)
-	keys, _, err := collect(b, func(r store.AuthRequest) bool { return expired(r.ExpiresAt, now) })
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range keys {
-		if err := deleteKeys(b, []byte(k)); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
-}
-
-func (t *tx) sweepAuthCodes(now time.Time) (int, error) {
-	b, byReq := t.b(bAuthCodes), t.b(bCodesByRequest)
-	keys, codes, err := collect(b, func(c store.AuthCode) bool { return expired(c.ExpiresAt, now) })
+// sweep deletes every record of b that dead reports, then lets unindex drop the
+// index entries that point at it (nil: none), and returns how many records went.
+func sweep[T any](b *bbolt.Bucket, dead func(T) bool, unindex func(key string, rec T) error) (int, error) {
+	keys, recs, err := collect(b, dead)
 	if err != nil {
 		return 0, err
 	}
@@ -95,9 +82,8 @@ func (t *tx) sweepAuthCodes(now time.Time) (int, error) {
 		if err := deleteKeys(b, []byte(k)); err != nil {
 			return 0, err
 		}
-		// Drop the index entry only if it still points at this code.
-		if string(byReq.Get([]byte(codes[i].AuthRequestID))) == k {
-			if err := deleteKeys(byReq, []byte(codes[i].AuthRequestID)); err != nil {
+		if unindex != nil {
+			if err := unindex(k, recs[i]); err != nil {
 				return 0, err
 			}
 		}
@@ -105,97 +91,63 @@ func (t *tx) sweepAuthCodes(now time.Time) (int, error) {
 	return len(keys), nil
 }
 
+// deleteIfPointsAt drops idx[key] only while it still names target, so a sweep never
+// removes an index entry that a newer record took over.
+func deleteIfPointsAt(idx *bbolt.Bucket, key []byte, target string) error {
+	if string(idx.Get(key)) != target {
+		return nil
+	}
+	return deleteKeys(idx, key)
+}
+
+func (t *tx) sweepAuthRequests(now time.Time) (int, error) {
+	return sweep(t.b(bAuthRequests), func(r store.AuthRequest) bool { return expired(r.ExpiresAt, now) }, nil)
+}
+
+func (t *tx) sweepAuthCodes(now time.Time) (int, error) {
+	byReq := t.b(bCodesByRequest)
+	return sweep(t.b(bAuthCodes), func(c store.AuthCode) bool { return expired(c.ExpiresAt, now) },
+		func(k string, c store.AuthCode) error { return deleteIfPointsAt(byReq, []byte(c.AuthRequestID), k) })
+}
+
 // sweepRefreshTokens drops tokens past their own or their family's end.
 func (t *tx) sweepRefreshTokens(now time.Time) (int, error) {
-	b := t.b(bRefreshTokens)
-	keys, toks, err := collect(b, func(rt store.RefreshToken) bool {
-		return expired(rt.ExpiresAt, now) || expired(rt.FamilyExpiresAt, now)
-	})
-	if err != nil {
-		return 0, err
-	}
-	for i, k := range keys {
-		rt := toks[i]
-		if err := deleteKeys(b, []byte(k)); err != nil {
-			return 0, err
-		}
-		if err := deleteKeys(t.b(bRefreshByFamily), compositeKey(rt.FamilyID, k)); err != nil {
-			return 0, err
-		}
-		if err := deleteKeys(t.b(bRefreshByUser), compositeKey(rt.UserID, k)); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
+	return sweep(t.b(bRefreshTokens),
+		func(rt store.RefreshToken) bool {
+			return expired(rt.ExpiresAt, now) || expired(rt.FamilyExpiresAt, now)
+		},
+		func(k string, rt store.RefreshToken) error {
+			if err := deleteKeys(t.b(bRefreshByFamily), compositeKey(rt.FamilyID, k)); err != nil {
+				return err
+			}
+			return deleteKeys(t.b(bRefreshByUser), compositeKey(rt.UserID, k))
+		})
 }
 
 func (t *tx) sweepSessions(now time.Time) (int, error) {
-	b := t.b(bSessions)
-	keys, sessions, err := collect(b, func(s store.Session) bool { return expired(s.ExpiresAt, now) })
-	if err != nil {
-		return 0, err
-	}
-	for i, k := range keys {
-		if err := deleteKeys(b, []byte(k)); err != nil {
-			return 0, err
-		}
-		if err := deleteKeys(t.b(bSessionsByUser), compositeKey(sessions[i].UserID, k)); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
+	return sweep(t.b(bSessions), func(s store.Session) bool { return expired(s.ExpiresAt, now) },
+		func(k string, s store.Session) error {
+			return deleteKeys(t.b(bSessionsByUser), compositeKey(s.UserID, k))
+		})
 }
 
 func (t *tx) sweepRevocations(now time.Time) (int, error) {
-	b := t.b(bRevocations)
-	keys, _, err := collect(b, func(r store.Revocation) bool { return expired(r.Until, now) })
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range keys {
-		if err := deleteKeys(b, []byte(k)); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
+	return sweep(t.b(bRevocations), func(r store.Revocation) bool { return expired(r.Until, now) }, nil)
 }
 
 // sweepAPITokens drops tokens with an expiry that has passed; a zero ExpiresAt never
 // expires.
 func (t *tx) sweepAPITokens(now time.Time) (int, error) {
-	b, byDigest := t.b(bAPITokens), t.b(bAPITokenByDigest)
-	keys, toks, err := collect(b, func(a store.APIToken) bool { return expired(a.ExpiresAt, now) })
-	if err != nil {
-		return 0, err
-	}
-	for i, k := range keys {
-		if err := deleteKeys(b, []byte(k)); err != nil {
-			return 0, err
-		}
-		if string(byDigest.Get(toks[i].Digest)) == k {
-			if err := deleteKeys(byDigest, toks[i].Digest); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return len(keys), nil
+	byDigest := t.b(bAPITokenByDigest)
+	return sweep(t.b(bAPITokens), func(a store.APIToken) bool { return expired(a.ExpiresAt, now) },
+		func(k string, a store.APIToken) error { return deleteIfPointsAt(byDigest, a.Digest, k) })
 }
 
 // sweepRoleSessions drops role credentials past their expiry, revoked or not: an
 // expired credential is refused on its own, so its revocation needs no record.
 func (t *tx) sweepRoleSessions(now time.Time) (int, error) {
-	b := t.b(bRoleSessions)
-	keys, sessions, err := collect(b, func(s store.RoleSession) bool { return expired(s.ExpiresAt, now) })
-	if err != nil {
-		return 0, err
-	}
-	for i, k := range keys {
-		if err := deleteKeys(b, []byte(k)); err != nil {
-			return 0, err
-		}
-		if err := deleteKeys(t.b(bRoleSessionsBy), compositeKey(sessions[i].RoleID, k)); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
+	return sweep(t.b(bRoleSessions), func(s store.RoleSession) bool { return expired(s.ExpiresAt, now) },
+		func(k string, s store.RoleSession) error {
+			return deleteKeys(t.b(bRoleSessionsBy), compositeKey(s.RoleID, k))
+		})
 }
