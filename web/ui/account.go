@@ -363,14 +363,7 @@ func (u *UI) accountWebAuthnFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.audit(r, user, "mfa.enroll", audit.Success, map[string]string{"type": f.Type, "factor": f.ID})
-	codes, err := u.firstRecoveryCodes(r, user.ID)
-	if err == nil && len(codes) > 0 {
-		if id, err := u.recoveryViews.Put(recoveryView{codes: codes, next: "/account?done=webauthn"}); err == nil {
-			writeJSON(w, http.StatusOK, map[string]string{"redirect": "/login/recovery-codes?id=" + id})
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account?done=webauthn"})
+	u.redirectAfterEnroll(w, r, user.ID, "/account?done=webauthn")
 }
 
 func (u *UI) accountRecovery(w http.ResponseWriter, r *http.Request) {

@@ -173,10 +173,7 @@ func (u *UI) enrollTOTPPost(w http.ResponseWriter, r *http.Request) {
 // enrolled finishes a sign-in whose second factor was set up just now: the new factor
 // counts as the second factor, and a first set of recovery codes is shown once.
 func (u *UI) enrolled(w http.ResponseWriter, r *http.Request, user store.User, p pending, f mfa.Factor, amr []string) {
-	u.d.Audit.Record(r.Context(), audit.Event{
-		Actor: user.UserName, Action: "mfa.enroll", Target: user.ID, Outcome: audit.Success,
-		SourceIP: u.d.ClientIP(r), Details: map[string]string{"type": f.Type, "factor": f.ID},
-	})
+	u.audit(r, user, "mfa.enroll", audit.Success, map[string]string{"type": f.Type, "factor": f.ID})
 	p.AMR = login.CombineAMR(p.AMR, amr)
 	to, err := u.establish(w, r, user, p, true)
 	if err != nil {
@@ -367,10 +364,7 @@ func (u *UI) enrollWebAuthnFinish(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "The security key could not be registered. Try again.")
 		return
 	}
-	u.d.Audit.Record(r.Context(), audit.Event{
-		Actor: user.UserName, Action: "mfa.enroll", Target: user.ID, Outcome: audit.Success,
-		SourceIP: u.d.ClientIP(r), Details: map[string]string{"type": f.Type, "factor": f.ID},
-	})
+	u.audit(r, user, "mfa.enroll", audit.Success, map[string]string{"type": f.Type, "factor": f.ID})
 	p.AMR = login.CombineAMR(p.AMR, []string{"hwk"})
 	to, err := u.establish(w, r, user, p, true)
 	if err != nil {
@@ -378,17 +372,19 @@ func (u *UI) enrollWebAuthnFinish(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusInternalServerError, "Signing in failed. Try again.")
 		return
 	}
-	codes, err := u.firstRecoveryCodes(r, user.ID)
-	if err != nil || len(codes) == 0 {
-		writeJSON(w, http.StatusOK, map[string]string{"redirect": to})
-		return
+	u.redirectAfterEnroll(w, r, user.ID, to)
+}
+
+// redirectAfterEnroll answers a script-driven enrollment: to the page that shows a first
+// set of recovery codes once (when the user had none), then on to next.
+func (u *UI) redirectAfterEnroll(w http.ResponseWriter, r *http.Request, userID, next string) {
+	to := next
+	if codes, err := u.firstRecoveryCodes(r, userID); err == nil && len(codes) > 0 {
+		if id, err := u.recoveryViews.Put(recoveryView{codes: codes, next: next}); err == nil {
+			to = "/login/recovery-codes?id=" + id
+		}
 	}
-	id, err := u.recoveryViews.Put(recoveryView{codes: codes, next: to})
-	if err != nil {
-		writeJSON(w, http.StatusOK, map[string]string{"redirect": to})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/login/recovery-codes?id=" + id})
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": to})
 }
 
 // recoveryCodesPage shows codes generated during a JSON enrollment, exactly once.
