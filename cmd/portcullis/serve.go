@@ -215,7 +215,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	}
 	evaluator := policy.NewEvaluator(policy.Options{Now: now})
 	pdp := authz.NewWithSessions(st, evaluator, authz.SessionOptions{Keys: km, Issuer: cfg.Issuer, Sessions: st, Now: now})
-	tokenService, err := newSTS(cfg, st, sealer, km, evaluator, rec, now, log)
+	tokenService, err := newSTS(cfg, st, sealer, km, evaluator, reg, rec, now, log)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func newMFA(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, reg *regula
 }
 
 // newSTS builds the security-token service with the configured web-identity issuers.
-func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Manager, ev *policy.Evaluator, rec audit.Recorder, now func() time.Time, log *slog.Logger) (*sts.Service, error) {
+func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Manager, ev *policy.Evaluator, reg *regulate.Regulator, rec audit.Recorder, now func() time.Time, log *slog.Logger) (*sts.Service, error) {
 	var verifier *webidentity.Verifier
 	if len(cfg.STS.Issuers) > 0 {
 		issuers := make([]webidentity.Issuer, 0, len(cfg.STS.Issuers))
@@ -326,8 +326,8 @@ func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Ma
 		})
 	}
 	svc, err := sts.New(sts.Deps{
-		SAMLProviders: providers,
-		Store:         st, Verifier: webIdentity{v: verifier, claimTags: claimTags}, Evaluator: ev, Sealer: sealer, Keys: km,
+		SAMLProviders: providers, Regulator: reg,
+		Store: st, Verifier: webIdentity{v: verifier, claimTags: claimTags}, Evaluator: ev, Sealer: sealer, Keys: km,
 		Issuer: cfg.Issuer, Account: cfg.STS.Account, Now: now, Rand: rand.Reader, Audit: rec, Log: log,
 	})
 	if err != nil {

@@ -38,6 +38,7 @@ const (
 	codeMissingParameter     = "MissingParameter"
 	codeInvalidAction        = "InvalidAction"
 	codeInternalFailure      = "InternalFailure"
+	codeThrottling           = "Throttling"
 	msgNotAuthorized         = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
 
 	// The signed actions' authentication errors (AWS common query errors).

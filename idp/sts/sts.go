@@ -21,6 +21,7 @@ import (
 	"github.com/portcullis-id/portcullis/idp/audit"
 	"github.com/portcullis-id/portcullis/idp/keys"
 	"github.com/portcullis-id/portcullis/idp/policy"
+	"github.com/portcullis-id/portcullis/idp/regulate"
 	"github.com/portcullis-id/portcullis/idp/seal"
 	"github.com/portcullis-id/portcullis/store"
 	"github.com/portcullis-id/portcullis/web/httperr"
@@ -90,8 +91,12 @@ type KeySource interface {
 // Deps are what New needs. Store, Verifier, Sealer, Keys, Issuer and Account are
 // required.
 type Deps struct {
-	Store    Store
-	Verifier IdentityVerifier
+	// Regulator, when set, counts failed credential checks (bad tokens, assertions and
+	// signatures) per source address and refuses an address that keeps failing, as every
+	// other credential check does. Limits: FailureLimits().
+	Regulator *regulate.Regulator
+	Store     Store
+	Verifier  IdentityVerifier
 	// Evaluator compiles and caches trust policies; share the decision point's. nil
 	// means a private one.
 	Evaluator *policy.Evaluator
@@ -118,6 +123,7 @@ type Deps struct {
 
 // Service serves the STS query API. It is safe for concurrent use.
 type Service struct {
+	reg      *regulate.Regulator
 	st       Store
 	verifier IdentityVerifier
 	ev       *policy.Evaluator
@@ -168,7 +174,7 @@ func New(d Deps) (*Service, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("sts: %w", err)
 	}
-	s := &Service{saml: samlProv,
+	s := &Service{saml: samlProv, reg: d.Regulator,
 		st: d.Store, verifier: d.Verifier, ev: d.Evaluator, sealer: d.Sealer, keys: d.Keys,
 		issuer: d.Issuer, account: d.Account, now: d.Now, rand: d.Rand, audit: d.Audit, log: d.Log,
 	}
@@ -240,6 +246,13 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 			"The request must contain the parameter Version", nil))
 		return
 	}
+	ipKey := regulate.Key{Scope: "sts-ip", ID: clientIP(r), Limits: FailureLimits()}
+	if s.reg != nil {
+		if err := s.reg.Check(ipKey); err != nil {
+			s.writeError(w, r, reqID, awsError(http.StatusBadRequest, codeThrottling, "Rate exceeded: too many failed requests from this address", err))
+			return
+		}
+	}
 	var resp interface{ setRequestID(string) }
 	switch {
 	case version != apiVersion:
@@ -258,6 +271,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 		err = invalidAction(action, version)
 	}
 	if err != nil {
+		if s.reg != nil && credentialFailure(err) {
+			s.reg.Fail(ipKey)
+		}
 		s.writeError(w, r, reqID, err)
 		return
 	}
@@ -265,6 +281,25 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	// Credentials must not sit in shared caches.
 	w.Header().Set("Cache-Control", "no-store")
 	writeXML(w, http.StatusOK, resp)
+}
+
+// FailureLimits bound failed credential checks per source address. Generous: the AWS
+// SDKs retry InvalidIdentityToken three times, and a CI fleet shares few addresses.
+func FailureLimits() regulate.Limits {
+	return regulate.Limits{MaxFailures: 100, Window: time.Minute, Lockout: time.Minute}
+}
+
+// credentialFailure reports errors that mean a presented credential did not verify.
+func credentialFailure(err error) bool {
+	var he *httperr.Error
+	if !errors.As(err, &he) {
+		return false
+	}
+	switch he.Code {
+	case codeInvalidIdentityToken, codeInvalidClientTokenID, codeSignatureDoesNotMatch, codeIncompleteSignature:
+		return true
+	}
+	return false
 }
 
 func invalidAction(action, version string) error {
