@@ -24,8 +24,18 @@ func (t *tx) AppendAudit(ctx context.Context, e store.AuditEvent) (store.AuditEv
 	if e.Time.IsZero() {
 		e.Time = t.clock()
 	}
+	e.Time = e.Time.UTC().Round(0)
+	meta := t.b(bMeta)
+	if err := e.Chain(meta.Get([]byte(metaAuditHead))); err != nil {
+		return store.AuditEvent{}, fmt.Errorf("append audit event %s: %w", e.Action, err)
+	}
 	if err := putJSON(audit, seqKey(seq), e); err != nil {
 		return store.AuditEvent{}, fmt.Errorf("append audit event %s: %w", e.Action, err)
+	}
+	// The head is the last hash, kept apart from the events so that pruning old
+	// events never loses the link the next append needs.
+	if err := meta.Put([]byte(metaAuditHead), e.Hash); err != nil {
+		return store.AuditEvent{}, fmt.Errorf("append audit event %s: chain head: %w", e.Action, err)
 	}
 	return e, nil
 }

@@ -45,6 +45,8 @@ const (
 	bRoleSessionsBy   = "role_sessions_by_role" // role id \0 access key id -> ""
 
 	metaSchemaVersion = "schema_version"
+	// metaAuditHead holds the Hash of the last appended audit event.
+	metaAuditHead = "audit_head"
 )
 
 // allBuckets is created on first open.
