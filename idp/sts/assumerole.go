@@ -238,14 +238,14 @@ func (s *Service) chain(ctx context.Context, r *http.Request, body []byte, p par
 		role: role, req: &req.sessionRequest, duration: duration,
 		subject: c.session.Subject, provider: c.session.Issuer, sourceIdentity: recorded,
 		tags: tags, transitiveTagKeys: transitive,
+		event: audit.Event{
+			Actor: a.callerID, Action: auditAssumeRole, Target: role.ARN, Outcome: audit.Success,
+			RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: a.details(),
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.audit.Record(ctx, audit.Event{
-		Actor: a.callerID, Action: auditAssumeRole, Target: role.ARN, Outcome: audit.Success,
-		RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: m.auditDetails(a.details()),
-	})
 	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "role", role.ARN,
 		"session", req.sessionName, "caller", a.callerID, "caller_access_key_id", c.session.ID,
 		"access_key_id", m.session.ID, "expires_at", m.session.ExpiresAt)

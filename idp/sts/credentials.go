@@ -83,6 +83,9 @@ type grant struct {
 	tags           map[string]string
 	// transitiveTagKeys are the keys of tags that pass on to chained sessions.
 	transitiveTagKeys []string
+	// event is the success audit event; mint adds the session's details and stores
+	// it with the session.
+	event audit.Event
 }
 
 // minted is an issued session.
@@ -148,17 +151,40 @@ func (s *Service) mint(ctx context.Context, g grant) (*minted, error) {
 		PolicyARNs: g.req.policyARNs, Tags: maps.Clone(g.tags),
 		IssuedAt: now, ExpiresAt: expires,
 	}
-	if err := s.st.CreateRoleSession(ctx, rs); err != nil {
-		return nil, internalError(fmt.Errorf("store role session %s: %w", accessKeyID, err))
-	}
-	return &minted{
+	m := &minted{
 		session: rs,
 		credentials: credentialsXML{
 			AccessKeyID: accessKeyID, SecretAccessKey: secret, SessionToken: token,
 			Expiration: expires.Format(time.RFC3339),
 		},
 		user: assumedRoleUser{Arn: assumedARN, AssumedRoleID: g.role.ID + ":" + g.req.sessionName},
-	}, nil
+	}
+	ev := g.event
+	ev.Details = m.auditDetails(ev.Details)
+	if err := s.persist(ctx, rs, ev); err != nil {
+		return nil, internalError(fmt.Errorf("store role session %s: %w", accessKeyID, err))
+	}
+	return m, nil
+}
+
+// persist stores the session and its audit event in one transaction when the
+// recorder can join one: one commit per exchange instead of two, and no session
+// without its event. Other recorders get the event after the session is stored.
+func (s *Service) persist(ctx context.Context, rs store.RoleSession, ev audit.Event) error {
+	txr, ok := s.audit.(audit.TxRecorder)
+	if !ok {
+		if err := s.st.CreateRoleSession(ctx, rs); err != nil {
+			return err
+		}
+		s.audit.Record(ctx, ev)
+		return nil
+	}
+	return s.st.Atomic(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRoleSession(ctx, rs); err != nil {
+			return err
+		}
+		return txr.RecordTx(ctx, tx, ev)
+	})
 }
 
 // issue mints, stores and audits the session of a granted web identity request.
@@ -171,15 +197,14 @@ func (s *Service) issue(ctx context.Context, a *attempt, role store.Role, id *Id
 		role: role, req: &a.req.sessionRequest, duration: duration,
 		subject: id.Subject, provider: id.Issuer, sourceIdentity: sourceIdentity,
 		tags: id.Tags, transitiveTagKeys: transitiveKeys(id.Tags, id.TransitiveTagKeys),
+		event: audit.Event{
+			Actor: id.Subject, Action: a.action, Target: role.ARN, Outcome: audit.Success,
+			RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: a.details(),
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-
-	s.audit.Record(ctx, audit.Event{
-		Actor: id.Subject, Action: a.action, Target: role.ARN, Outcome: audit.Success,
-		RequestID: audit.RequestIDFrom(ctx), SourceIP: a.sourceIP, Details: m.auditDetails(a.details()),
-	})
 	s.log.Info("role credentials issued", "request_id", audit.RequestIDFrom(ctx), "action", a.action, "role", role.ARN,
 		"session", a.req.sessionName, "provider", provider, "subject", id.Subject, "access_key_id", m.session.ID,
 		"expires_at", m.session.ExpiresAt)

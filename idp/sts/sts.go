@@ -45,6 +45,8 @@ type Store interface {
 	// GetManagedPolicy resolves the managed session policies named by PolicyArns.
 	GetManagedPolicy(ctx context.Context, name string) (store.ManagedPolicy, error)
 	CreateRoleSession(ctx context.Context, s store.RoleSession) error
+	// Atomic stores a session and its audit event in one transaction.
+	Atomic(ctx context.Context, fn func(tx store.Tx) error) error
 	// GetRoleSession finds the session whose access key id signed a request.
 	GetRoleSession(ctx context.Context, id string) (store.RoleSession, error)
 }

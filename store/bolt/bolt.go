@@ -140,9 +140,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.view(ctx, "ping", func(*tx) error { return nil })
 }
 
-// Atomic runs fn in one bbolt Update; fn's error rolls everything back.
+// Atomic runs fn in one bbolt transaction; fn's error rolls everything back.
+// Concurrent Atomic calls share a commit (DB.Batch): the interface already lets fn be
+// re-run, and hot multi-record writes such as a role session with its audit event
+// would otherwise pay a full fsync each.
 func (s *Store) Atomic(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.update(ctx, "atomic", func(t *tx) error { return fn(t) })
+	return s.batch(ctx, "atomic", func(t *tx) error { return fn(t) })
 }
 
 // DeleteExpired removes every record whose lifetime ended at or before now, with its
