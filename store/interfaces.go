@@ -239,6 +239,22 @@ func (f RoleSessionFilter) Matches(s RoleSession) bool {
 	return true
 }
 
+// Providers are run-time federation settings (see Provider), keyed by kind and name.
+type Providers interface {
+	// CreateProvider stores p with Version 1. ErrAlreadyExists when the kind already has
+	// that name (case-insensitive).
+	CreateProvider(ctx context.Context, p Provider) (Provider, error)
+	// GetProvider looks up by kind and name, the name case-insensitively.
+	GetProvider(ctx context.Context, kind, name string) (Provider, error)
+	// ListProviders returns the providers of kind, sorted by name (case-insensitive);
+	// an empty kind lists every kind.
+	ListProviders(ctx context.Context, kind string) ([]Provider, error)
+	// UpdateProvider replaces Config and Source when p.Version matches (else
+	// ErrConflict).
+	UpdateProvider(ctx context.Context, p Provider) (Provider, error)
+	DeleteProvider(ctx context.Context, kind, name string) error
+}
+
 // Tx is every aggregate bound to one transaction.
 type Tx interface {
 	Users
@@ -257,6 +273,7 @@ type Tx interface {
 	ManagedPolicies
 	RoleMappings
 	RoleSessions
+	Providers
 }
 
 // Store is a storage backend. Each method on the embedded interfaces is its own

@@ -376,3 +376,24 @@ type RoleMapping struct {
 	ManagedBy string `json:"managed_by,omitempty"`
 	Meta
 }
+
+// Provider kinds: federation settings managed at run time (admin API, apply files)
+// beside those in the configuration file.
+const (
+	// ProviderWebIdentity is a trusted web-identity (OIDC token) issuer for the STS.
+	ProviderWebIdentity = "web_identity_issuer"
+	// ProviderSAML is a SAML identity provider whose assertions the STS exchanges.
+	ProviderSAML = "saml_provider"
+)
+
+// Provider is one named federation setting of some Kind. Config is the kind's own
+// settings as JSON, in the same shape as the configuration file's section for that
+// kind; the service that uses it validates it before it is stored.
+type Provider struct {
+	Kind   string          `json:"kind"`
+	Name   string          `json:"name"` // unique per kind, compared case-insensitively
+	Config json.RawMessage `json:"config"`
+	// Source is "api", "apply" or another marker of who manages the record.
+	Source string `json:"source,omitempty"`
+	Meta
+}

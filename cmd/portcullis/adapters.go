@@ -149,18 +149,15 @@ func (policyValidator) ValidateTrust(doc []byte) error {
 	return err
 }
 
-// webIdentity adapts the trusted-issuer verifier to the STS. Without configured issuers
+// webIdentity adapts the trusted-issuer verifier to the STS. Without trusted issuers
 // every token is refused as invalid.
 type webIdentity struct {
 	v *webidentity.Verifier
-	// claimTags maps an issuer URL to its claim → session-tag rules.
-	claimTags map[string]map[string]string
+	// tags returns an issuer URL's claim → session-tag rules.
+	tags func(issuerURL string) map[string]string
 }
 
 func (w webIdentity) VerifyWebIdentity(ctx context.Context, token string) (sts.Identity, error) {
-	if w.v == nil {
-		return sts.Identity{}, fmt.Errorf("no trusted web-identity issuer is configured: %w", sts.ErrInvalidIdentityToken)
-	}
 	t, err := w.v.Verify(ctx, token)
 	switch {
 	case err == nil:
@@ -175,7 +172,7 @@ func (w webIdentity) VerifyWebIdentity(ctx context.Context, token string) (sts.I
 		Issuer: t.Issuer.URL, Subject: t.Subject, Audience: t.Audience,
 		ConditionKeys: t.ConditionKeys(), Expiry: t.Expiry,
 	}
-	for claim, tag := range w.claimTags[t.Issuer.URL] {
+	for claim, tag := range w.tags(t.Issuer.URL) {
 		// Only scalar claims make tags; a missing claim makes no tag.
 		switch v := t.Claims[claim].(type) {
 		case string:

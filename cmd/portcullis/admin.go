@@ -70,7 +70,8 @@ Users, groups and clients are addressed by name (user name, group name, client i
 	users := newAdminUsersCmd(o)
 	users.AddCommand(newUserRolesCmd(o))
 	cmd.AddCommand(users, newAdminGroupsCmd(o), newAdminClientsCmd(o), newAdminKeysCmd(o), newAdminTokensCmd(o), newAdminReportCmd(o),
-		newAdminRolesCmd(o), newAdminPoliciesCmd(o), newAdminRoleMappingsCmd(o), newAdminRoleSessionsCmd(o))
+		newAdminRolesCmd(o), newAdminPoliciesCmd(o), newAdminRoleMappingsCmd(o), newAdminRoleSessionsCmd(o),
+		newAdminTrustedIssuersCmd(o), newAdminSAMLProvidersCmd(o))
 	return cmd
 }
 

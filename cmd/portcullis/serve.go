@@ -180,7 +180,11 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 
 	passwords := passwordAdapter{dir: dir}
 	clients := clientService{}
-	reconciler := declare.New(st, passwords, clients, rec, now, rand.Reader).WithPolicies(policyValidator{}, "")
+	trust, err := newFederationTrust(cfg, st, now, log)
+	if err != nil {
+		return err
+	}
+	reconciler := declare.New(st, passwords, clients, rec, now, rand.Reader).WithPolicies(policyValidator{}, "").WithProviders(trust)
 	if err := applyAtStart(ctx, reconciler, cfg.Apply, log); err != nil {
 		return err
 	}
@@ -202,7 +206,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	admin := api.New(api.Deps{
 		Store: st, Keys: keyService{km: km, st: st}, Passwords: apiPasswords{dir: dir}, Clients: clients, Declare: reconciler,
 		Audit: rec, Now: now, Rand: rand.Reader, Log: log, MFA: mfaSvc, Regulator: reg, ClientIP: ips.From,
-		Policies: policyValidator{},
+		Policies: policyValidator{}, Providers: trust,
 	})
 	uiKey := sealer.Derive("web/csrf-and-tickets")
 	pages, err := ui.New(ui.Deps{
@@ -215,8 +219,11 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	}
 	evaluator := policy.NewEvaluator(policy.Options{Now: now})
 	pdp := authz.NewWithSessions(st, evaluator, authz.SessionOptions{Keys: km, Issuer: cfg.Issuer, Sessions: st, Now: now})
-	tokenService, err := newSTS(cfg, st, sealer, km, evaluator, reg, rec, now, log)
+	tokenService, err := newSTS(cfg, st, trust, sealer, km, evaluator, reg, rec, now, log)
 	if err != nil {
+		return err
+	}
+	if err := trust.Reload(ctx); err != nil {
 		return err
 	}
 	users := dirUsers{st: st, dir: dir}
@@ -240,6 +247,7 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	defer cancel()
 	go store.RunSweeper(ctx, st, time.Minute, now, log)
 	go km.Run(ctx, time.Minute)
+	go trust.Run(ctx, 30*time.Second)
 
 	out := o.Out
 	if out == nil {
@@ -289,50 +297,22 @@ func newMFA(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, reg *regula
 	return svc, codes, nil
 }
 
-// newSTS builds the security-token service with the configured web-identity issuers.
-func newSTS(cfg configs.Config, st *bolt.Store, sealer *seal.Sealer, km *keys.Manager, ev *policy.Evaluator, reg *regulate.Regulator, rec audit.Recorder, now func() time.Time, log *slog.Logger) (*sts.Service, error) {
-	var verifier *webidentity.Verifier
-	if len(cfg.STS.Issuers) > 0 {
-		issuers := make([]webidentity.Issuer, 0, len(cfg.STS.Issuers))
-		for _, c := range cfg.STS.Issuers {
-			is, err := trustedIssuer(c)
-			if err != nil {
-				return nil, fmt.Errorf("sts.issuers[%s]: %w", c.Name, err)
-			}
-			issuers = append(issuers, is)
-		}
-		var err error
-		if verifier, err = webidentity.NewVerifier(issuers, webidentity.Options{Now: now}); err != nil {
-			return nil, fmt.Errorf("sts.issuers: %w", err)
-		}
-	}
-	claimTags := map[string]map[string]string{}
-	for i, c := range cfg.STS.Issuers {
-		if len(c.ClaimTags) > 0 {
-			// Keyed by the verified issuer URL the adapter sees.
-			is, _ := trustedIssuer(cfg.STS.Issuers[i])
-			claimTags[is.URL] = c.ClaimTags
-		}
-	}
-	var providers []sts.SAMLProvider
-	for _, sp := range cfg.STS.SAMLProviders {
-		md, err := os.ReadFile(sp.MetadataFile)
-		if err != nil {
-			return nil, fmt.Errorf("sts.saml_providers[%s].metadata_file: %w", sp.Name, err)
-		}
-		providers = append(providers, sts.SAMLProvider{
-			ARN:         fmt.Sprintf("arn:portcullis:iam::%s:saml-provider/%s", cfg.STS.Account, sp.Name),
-			MetadataXML: md, Audience: sp.Audience, Recipient: sp.Recipient, AllowSHA1: sp.AllowSHA1,
-		})
+// newSTS builds the security-token service with the trusted issuers and SAML
+// providers of trust.
+func newSTS(cfg configs.Config, st *bolt.Store, trust *federationTrust, sealer *seal.Sealer, km *keys.Manager, ev *policy.Evaluator, reg *regulate.Regulator, rec audit.Recorder, now func() time.Time, log *slog.Logger) (*sts.Service, error) {
+	providers, err := trust.samlProviders(nil)
+	if err != nil {
+		return nil, err
 	}
 	svc, err := sts.New(sts.Deps{
 		SAMLProviders: providers, Regulator: reg,
-		Store: st, Verifier: webIdentity{v: verifier, claimTags: claimTags}, Evaluator: ev, Sealer: sealer, Keys: km,
+		Store: st, Verifier: webIdentity{v: trust.verifier, tags: trust.tags}, Evaluator: ev, Sealer: sealer, Keys: km,
 		Issuer: cfg.Issuer, Account: cfg.STS.Account, Now: now, Rand: rand.Reader, Audit: rec, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sts: %w", err)
 	}
+	trust.sts = svc
 	return svc, nil
 }
 
@@ -350,6 +330,9 @@ func trustedIssuer(c configs.TrustedIssuerConfig) (webidentity.Issuer, error) {
 		is.Algorithms = c.Algorithms
 	}
 	is.JWKSURL = c.JWKSURL
+	if c.JWKS != "" {
+		is.InlineJWKS = []byte(c.JWKS)
+	}
 	if c.JWKSFile != "" {
 		b, err := os.ReadFile(c.JWKSFile)
 		if err != nil {

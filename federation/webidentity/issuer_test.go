@@ -121,7 +121,6 @@ func TestNewVerifierRefusesBadConfiguration(t *testing.T) {
 		opts    Options
 		want    string
 	}{
-		{"no issuers", nil, Options{}, "issuers: at least one trusted issuer is required"},
 		{"skew over a minute", []Issuer{ok}, Options{Skew: 61 * time.Second}, "options.skew: 1m1s exceeds the maximum of 1m0s"},
 		{"negative ttl", []Issuer{ok}, Options{JWKSTTL: -time.Second}, "options.jwks_ttl: must not be negative"},
 		{"github and an enterprise together", []Issuer{ok, GitHubEnterprise("x", testAudience)}, Options{}, ""},
@@ -155,7 +154,7 @@ func TestNewVerifierCopiesConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	is.Audiences[0] = "https://attacker.test"
-	ti := v.byURL[GitHubActionsIssuer]
+	ti, _ := v.lookup(GitHubActionsIssuer)
 	if !ti.audiences[testAudience] || ti.audiences["https://attacker.test"] || ti.cfg.Audiences[0] != testAudience {
 		t.Fatal("changing the caller's Issuer after NewVerifier changed the verifier")
 	}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -106,10 +108,13 @@ func setDefault[T comparable](p *T, def T) {
 	}
 }
 
-// Verifier checks tokens from a fixed set of trusted issuers. It is safe for
-// concurrent use; build a new one when the issuer configuration changes.
+// Verifier checks tokens from a set of trusted issuers. It is safe for concurrent
+// use; Update replaces the set while requests are served.
 type Verifier struct {
-	byURL   map[string]*trustedIssuer
+	issuers atomic.Pointer[map[string]*trustedIssuer] // by exact iss
+	update  sync.Mutex                                // serialises Update
+	opts    Options
+	client  *http.Client
 	now     func() time.Time
 	skew    time.Duration
 	maxSize int
@@ -127,15 +132,33 @@ type trustedIssuer struct {
 
 // NewVerifier validates every issuer and the options, reporting all
 // problems at once. It does no network I/O: keys are fetched on first use.
+// An empty set is allowed (issuers may be added later with Update); it
+// refuses every token.
 func NewVerifier(issuers []Issuer, opts Options) (*Verifier, error) {
 	opts, err := opts.withDefaults()
-	var errs []error
 	if err != nil {
-		errs = append(errs, err)
+		return nil, err
 	}
-	if len(issuers) == 0 {
-		errs = append(errs, errors.New("issuers: at least one trusted issuer is required"))
+	v := &Verifier{
+		opts:    opts,
+		client:  fetchClient(opts.HTTPClient),
+		now:     opts.Now,
+		skew:    opts.Skew,
+		maxSize: opts.MaxTokenSize,
+		replay:  newReplayCache(opts.MaxReplayEntries),
 	}
+	if err := v.Update(issuers); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Update validates issuers and, when all are valid, makes them the trusted set; on
+// error the set in force is unchanged. An issuer whose settings did not change keeps
+// its cached keys, and the jti replay cache survives, so an update never reopens a
+// replay window or forces a fetch.
+func (v *Verifier) Update(issuers []Issuer) error {
+	var errs []error
 	names := make(map[string]bool, len(issuers))
 	urls := make(map[string]bool, len(issuers))
 	for n, is := range issuers {
@@ -155,59 +178,90 @@ func NewVerifier(issuers []Issuer, opts Options) (*Verifier, error) {
 		names[is.Name], urls[is.URL] = true, true
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return err
 	}
 
-	client := fetchClient(opts.HTTPClient)
-	v := &Verifier{
-		byURL:   make(map[string]*trustedIssuer, len(issuers)),
-		now:     opts.Now,
-		skew:    opts.Skew,
-		maxSize: opts.MaxTokenSize,
-		replay:  newReplayCache(opts.MaxReplayEntries),
+	v.update.Lock()
+	defer v.update.Unlock()
+	var old map[string]*trustedIssuer
+	if cur := v.issuers.Load(); cur != nil {
+		old = *cur
 	}
+	next := make(map[string]*trustedIssuer, len(issuers))
 	for _, is := range issuers {
 		cfg := is
 		cfg.Algorithms = slices.Clone(is.effectiveAlgorithms())
 		cfg.Audiences = slices.Clone(is.Audiences)
 		cfg.InlineJWKS = slices.Clone(is.InlineJWKS)
-		t := &trustedIssuer{
-			cfg:       &cfg,
-			audiences: make(map[string]bool, len(cfg.Audiences)),
-			keyPrefix: conditionKeyPrefix(cfg.URL),
+		if prev, ok := old[cfg.URL]; ok && sameIssuer(prev.cfg, &cfg) {
+			next[cfg.URL] = prev
+			continue
 		}
-		allowed := make(map[jose.SignatureAlgorithm]bool, len(cfg.Algorithms))
-		for _, a := range cfg.Algorithms {
-			t.algs = append(t.algs, algorithms[a])
-			allowed[algorithms[a]] = true
+		t, err := v.trusted(cfg)
+		if err != nil {
+			return err
 		}
-		for _, a := range cfg.Audiences {
-			t.audiences[a] = true
-		}
-		t.keys = &keySource{
-			issuer:      cfg.URL,
-			jwksURL:     cfg.JWKSURL,
-			allowed:     allowed,
-			client:      client,
-			now:         opts.Now,
-			ttl:         opts.JWKSTTL,
-			minInterval: opts.RefreshMinInterval,
-			timeout:     opts.FetchTimeout,
-			maxBody:     opts.MaxJWKSSize,
-		}
-		if len(cfg.InlineJWKS) > 0 {
-			set, err := parseJWKS(cfg.InlineJWKS, allowed)
-			if err != nil {
-				// validate parsed it already; this is unreachable
-				// unless parseJWKS stops being deterministic.
-				return nil, fmt.Errorf("%s.inline_jwks: %v", is.path(), err)
-			}
-			t.keys.inline = true
-			t.keys.keys = set
-		}
-		v.byURL[cfg.URL] = t
+		next[cfg.URL] = t
 	}
-	return v, nil
+	v.issuers.Store(&next)
+	return nil
+}
+
+// sameIssuer reports whether two validated issuer settings are equal.
+func sameIssuer(a, b *Issuer) bool {
+	return a.Name == b.Name && a.URL == b.URL && a.JWKSURL == b.JWKSURL && a.JTIReplay == b.JTIReplay &&
+		slices.Equal(a.Audiences, b.Audiences) && slices.Equal(a.Algorithms, b.Algorithms) &&
+		bytes.Equal(a.InlineJWKS, b.InlineJWKS)
+}
+
+// trusted precomputes what verification needs for one validated issuer.
+func (v *Verifier) trusted(cfg Issuer) (*trustedIssuer, error) {
+	t := &trustedIssuer{
+		cfg:       &cfg,
+		audiences: make(map[string]bool, len(cfg.Audiences)),
+		keyPrefix: conditionKeyPrefix(cfg.URL),
+	}
+	allowed := make(map[jose.SignatureAlgorithm]bool, len(cfg.Algorithms))
+	for _, a := range cfg.Algorithms {
+		t.algs = append(t.algs, algorithms[a])
+		allowed[algorithms[a]] = true
+	}
+	for _, a := range cfg.Audiences {
+		t.audiences[a] = true
+	}
+	opts := v.opts
+	t.keys = &keySource{
+		issuer:      cfg.URL,
+		jwksURL:     cfg.JWKSURL,
+		allowed:     allowed,
+		client:      v.client,
+		now:         opts.Now,
+		ttl:         opts.JWKSTTL,
+		minInterval: opts.RefreshMinInterval,
+		timeout:     opts.FetchTimeout,
+		maxBody:     opts.MaxJWKSSize,
+	}
+	if len(cfg.InlineJWKS) > 0 {
+		set, err := parseJWKS(cfg.InlineJWKS, allowed)
+		if err != nil {
+			// validate parsed it already; this is unreachable unless parseJWKS
+			// stops being deterministic.
+			return nil, fmt.Errorf("%s.inline_jwks: %v", cfg.path(), err)
+		}
+		t.keys.inline = true
+		t.keys.keys = set
+	}
+	return t, nil
+}
+
+// lookup returns the trusted issuer whose URL is exactly iss.
+func (v *Verifier) lookup(iss string) (*trustedIssuer, bool) {
+	m := v.issuers.Load()
+	if m == nil {
+		return nil, false
+	}
+	t, ok := (*m)[iss]
+	return t, ok
 }
 
 // Verify checks raw, a JWS compact serialization, against the trusted
@@ -225,7 +279,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	ti, ok := v.byURL[iss]
+	ti, ok := v.lookup(iss)
 	if !ok {
 		return nil, fmt.Errorf("%w: issuer %s is not trusted", ErrInvalidToken, quote(iss))
 	}

@@ -22,6 +22,11 @@ type Document struct {
 	Policies     []Policy      `yaml:"policies"`
 	Roles        []Role        `yaml:"roles"`
 	RoleMappings []RoleMapping `yaml:"role_mappings"`
+	// TrustedIssuers and SAMLProviders are federation settings of the STS, in the
+	// shape of the configuration file's sts.issuers and sts.saml_providers
+	// (providers.go).
+	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+	SAMLProviders  []SAMLProvider  `yaml:"saml_providers"`
 
 	// Source names where the document came from (a file name) for error messages.
 	Source string `yaml:"-"`

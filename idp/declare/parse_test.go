@@ -89,7 +89,7 @@ func TestParseErrorsNameSourceLineAndPath(t *testing.T) {
 		in   string
 		want []string
 	}{
-		{"unknown top-level key", "trusted_issuers: []\n", []string{"x.yaml:1: trusted_issuers: unknown key (known: users, groups, clients, policies, roles, role_mappings)"}},
+		{"unknown top-level key", "connectors: []\n", []string{"x.yaml:1: connectors: unknown key (known: users, groups, clients, policies, roles, role_mappings, trusted_issuers, saml_providers)"}},
 		{"unknown nested key in second doc", "users: []\n---\nclients:\n  - id: a\n    redirect_uri: [x]\n", []string{"x.yaml:5: clients[0].redirect_uri: unknown key"}},
 		{"several unknown keys collected", "users:\n  - user_name: a\n    foo: 1\n  - user_name: b\n    bar: 2\n", []string{"users[0].foo", "users[1].bar"}},
 		{"bad duration", "clients:\n  - id: a\n    access_token_lifetime: ten\n", []string{`x.yaml:3: clients[0].access_token_lifetime: invalid duration "ten"`}},

@@ -47,6 +47,8 @@ type Reconciler struct {
 	// pv and account are set by WithPolicies.
 	pv      PolicyValidator
 	account string
+	// providers is set by WithProviders.
+	providers ProviderService
 }
 
 // New returns a Reconciler. now and rand are injected for tests.
@@ -89,6 +91,9 @@ func (r *Reconciler) Apply(ctx context.Context, docs []Document, opts Options) (
 	if err != nil {
 		r.rec.Record(ctx, audit.Event{Actor: actor, Action: "declare.apply", Outcome: audit.Failure, Reason: err.Error()})
 		return Result{}, fmt.Errorf("apply declarations: %w", err)
+	}
+	if r.providers != nil && providersChanged(res) {
+		r.providers.Changed(ctx)
 	}
 	// Recorded after the commit: the recorder writes to the store, which must not be
 	// used inside Atomic, and only changes that happened belong in the trail.
@@ -149,7 +154,14 @@ func (a *applier) run(ctx context.Context, docs []Document) error {
 	if err != nil {
 		return err
 	}
+	keptProviders, err := a.applyProviders(ctx, docs)
+	if err != nil {
+		return err
+	}
 	if a.opts.Prune {
+		if err := a.pruneProviders(ctx, keptProviders); err != nil {
+			return err
+		}
 		// IAM first: a declarative role mapping may outlive nothing it names.
 		if err := a.pruneIAM(ctx, kept); err != nil {
 			return err

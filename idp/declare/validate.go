@@ -50,7 +50,7 @@ func Validate(docs []Document, clients ClientValidator, pw PasswordHasher) error
 }
 
 func (r *Reconciler) validate(docs []Document) error {
-	return validateAll(docs, r.cl, r.pw, r.pv, r.account)
+	return errors.Join(validateAll(docs, r.cl, r.pw, r.pv, r.account), errors.Join(validateProviders(docs, r.providers)...))
 }
 
 func validateAll(docs []Document, clients ClientValidator, pw PasswordHasher, pv PolicyValidator, account string) error {

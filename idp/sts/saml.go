@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beevik/etree"
@@ -94,13 +95,49 @@ type samlProvider struct {
 }
 
 // samlProviders are the configured providers by name, and the replay cache they share.
+// SetSAMLProviders swaps byName while requests are served; the replay cache stays, so a
+// change of providers never reopens a replay window.
 type samlProviders struct {
-	byName map[string]*samlProvider
+	byName atomic.Pointer[map[string]*samlProvider]
 	replay *replayCache
 }
 
+func (ps *samlProviders) lookup(name string) *samlProvider {
+	if m := ps.byName.Load(); m != nil {
+		return (*m)[name]
+	}
+	return nil
+}
+
 func newSAMLProviders(list []SAMLProvider, account, issuer string) (*samlProviders, error) {
-	ps := &samlProviders{byName: map[string]*samlProvider{}, replay: newReplayCache(maxReplayEntries)}
+	ps := &samlProviders{replay: newReplayCache(maxReplayEntries)}
+	byName, err := checkSAMLProviders(list, account, issuer)
+	if err != nil {
+		return nil, err
+	}
+	ps.byName.Store(&byName)
+	return ps, nil
+}
+
+// SetSAMLProviders replaces the providers AssumeRoleWithSAML trusts. When any of list
+// is invalid the error names it and the providers in force stay.
+func (s *Service) SetSAMLProviders(list []SAMLProvider) error {
+	byName, err := checkSAMLProviders(list, s.account, s.issuer)
+	if err != nil {
+		return err
+	}
+	s.saml.byName.Store(&byName)
+	return nil
+}
+
+// ValidateSAMLProvider checks one provider as New and SetSAMLProviders would.
+func ValidateSAMLProvider(p SAMLProvider, account, issuer string) error {
+	_, err := checkSAMLProvider(p, account, issuer)
+	return err
+}
+
+func checkSAMLProviders(list []SAMLProvider, account, issuer string) (map[string]*samlProvider, error) {
+	byName := map[string]*samlProvider{}
 	var errs []error
 	for i, p := range list {
 		sp, err := checkSAMLProvider(p, account, issuer)
@@ -108,13 +145,13 @@ func newSAMLProviders(list []SAMLProvider, account, issuer string) (*samlProvide
 			errs = append(errs, fmt.Errorf("SAMLProviders[%d]: %w", i, err))
 			continue
 		}
-		if ps.byName[sp.name] != nil {
+		if byName[sp.name] != nil {
 			errs = append(errs, fmt.Errorf("SAMLProviders[%d]: provider %s is listed twice", i, sp.name))
 			continue
 		}
-		ps.byName[sp.name] = sp
+		byName[sp.name] = sp
 	}
-	return ps, errors.Join(errs...)
+	return byName, errors.Join(errs...)
 }
 
 func checkSAMLProvider(p SAMLProvider, account, issuer string) (*samlProvider, error) {
@@ -356,7 +393,7 @@ func invalidSAML(cause error) *httperr.Error {
 // Recipient and NotOnOrAfter, a required AudienceRestriction, a NameID, and replay.
 func (s *Service) verifySAML(req samlRequest) (*samlIdentity, error) {
 	name, _ := samlProviderName(req.principalARN, s.account)
-	prov := s.saml.byName[name]
+	prov := s.saml.lookup(name)
 	if prov == nil {
 		return nil, invalidSAML(fmt.Errorf("no SAML provider %s is configured", name))
 	}

@@ -508,3 +508,40 @@ func TestNewRefusesBadSAMLProviders(t *testing.T) {
 		})
 	}
 }
+
+// SetSAMLProviders swaps the trusted providers while serving: a removed provider's
+// assertions are refused, an invalid list is refused whole and changes nothing, and a
+// provider put back does not reopen the replay window of assertions already used.
+func TestSetSAMLProvidersSwapsTrust(t *testing.T) {
+	t.Parallel()
+	h, idp := newSAMLHarness(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	b64 := encode(t, response(now, idp.sign(t, idp.assertion(now).Element(), dsig.RSASHA256SignatureMethod)))
+	client := h.client(1)
+
+	if err := h.svc.SetSAMLProviders(nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := client.AssumeRoleWithSAML(ctx, samlInput(b64))
+	wantSAMLCode(t, err, "InvalidIdentityToken")
+
+	good := sts.SAMLProvider{ARN: samlProviderARN, MetadataXML: idp.metadata()}
+	if err := h.svc.SetSAMLProviders([]sts.SAMLProvider{good, {ARN: samlProviderARN + "-x", MetadataXML: []byte("<nope/>")}}); err == nil {
+		t.Fatal("a list with invalid metadata was accepted")
+	}
+	_, err = client.AssumeRoleWithSAML(ctx, samlInput(b64))
+	wantSAMLCode(t, err, "InvalidIdentityToken")
+
+	if err := h.svc.SetSAMLProviders([]sts.SAMLProvider{good}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.AssumeRoleWithSAML(ctx, samlInput(b64)); err != nil {
+		t.Fatalf("after the provider was put back: %v", err)
+	}
+	if err := h.svc.SetSAMLProviders([]sts.SAMLProvider{good}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.AssumeRoleWithSAML(ctx, samlInput(b64))
+	wantSAMLCode(t, err, "InvalidIdentityToken")
+}

@@ -43,6 +43,7 @@ const (
 	bMappingsByName   = "role_mappings_by_name" // lower(name) -> mapping id
 	bRoleSessions     = "role_sessions"         // access key id -> role session
 	bRoleSessionsBy   = "role_sessions_by_role" // role id \0 access key id -> ""
+	bProviders        = "providers"             // kind \0 lower(name) -> provider
 
 	metaSchemaVersion = "schema_version"
 	// metaAuditHead holds the Hash of the last appended audit event.
@@ -57,7 +58,7 @@ func allBuckets() []string {
 		bRefreshByFamily, bRefreshByUser, bSessions, bSessionsByUser, bSigningKeys,
 		bRevocations, bAPITokens, bAPITokenByDigest, bAudit,
 		bRoles, bRolesByName, bRolesByARN, bPolicies, bMappings, bMappingsByName,
-		bRoleSessions, bRoleSessionsBy,
+		bRoleSessions, bRoleSessionsBy, bProviders,
 	}
 }
 

@@ -107,3 +107,23 @@ func (s *Store) UpdateRoleMapping(ctx context.Context, m store.RoleMapping) (sto
 func (s *Store) DeleteRoleMapping(ctx context.Context, id string) error {
 	return s.update(ctx, "delete role mapping", func(t *tx) error { return t.DeleteRoleMapping(ctx, id) })
 }
+
+func (s *Store) CreateProvider(ctx context.Context, p store.Provider) (store.Provider, error) {
+	return updateValue(ctx, s, "create provider", func(t *tx) (store.Provider, error) { return t.CreateProvider(ctx, p) })
+}
+
+func (s *Store) GetProvider(ctx context.Context, kind, name string) (store.Provider, error) {
+	return viewValue(ctx, s, "get provider", func(t *tx) (store.Provider, error) { return t.GetProvider(ctx, kind, name) })
+}
+
+func (s *Store) ListProviders(ctx context.Context, kind string) ([]store.Provider, error) {
+	return viewValue(ctx, s, "list providers", func(t *tx) ([]store.Provider, error) { return t.ListProviders(ctx, kind) })
+}
+
+func (s *Store) UpdateProvider(ctx context.Context, p store.Provider) (store.Provider, error) {
+	return updateValue(ctx, s, "update provider", func(t *tx) (store.Provider, error) { return t.UpdateProvider(ctx, p) })
+}
+
+func (s *Store) DeleteProvider(ctx context.Context, kind, name string) error {
+	return s.update(ctx, "delete provider", func(t *tx) error { return t.DeleteProvider(ctx, kind, name) })
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ManagedPolicies", managedPolicyTests()},
 		{"RoleMappings", roleMappingTests()},
 		{"RoleSessions", roleSessionTests()},
+		{"Providers", providerTests()},
 		{"Atomic", atomicTests()},
 		{"Expiry", expiryTests()},
 		{"Concurrency", concurrencyTests()},

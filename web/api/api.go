@@ -87,6 +87,9 @@ type Deps struct {
 	// Regulator and ClientIP, when set, throttle failed token authentications per address.
 	Regulator *regulate.Regulator
 	ClientIP  func(*http.Request) string
+	// Providers validates and applies trusted issuers and SAML providers managed at
+	// run time; without it those routes answer 501 (listing shows stored ones only).
+	Providers ProviderService
 }
 
 // API serves /admin/v1.
@@ -129,6 +132,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.mountPolicies(mux)
 	a.mountRoleMappings(mux)
 	a.mountRoleSessions(mux)
+	a.mountProviders(mux)
 }
 
 // call is the per-request state a handler shares with the route wrapper.
