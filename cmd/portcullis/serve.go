@@ -228,7 +228,11 @@ func run(ctx context.Context, cfg configs.Config, ln net.Listener, o runOptions)
 	}
 	users := dirUsers{st: st, dir: dir}
 	decisions := webauthz.New(webauthz.Deps{PDP: pdp, Authenticate: admin.Authenticate, Audit: rec, Log: log, Now: now,
-		UserRoles: users.Roles, AllowSampleRate: &cfg.STS.AuditAllowSampleRate, ClientIP: ips.From})
+		UserRoles: users.Roles, AllowSampleRate: &cfg.STS.AuditAllowSampleRate, ClientIP: ips.From,
+		VerifySigned: func(r *http.Request, body []byte) (webauthz.SignedSession, error) {
+			s, err := tokenService.VerifySignedRequest(r.Context(), r, body)
+			return webauthz.SignedSession{AccessKeyID: s.AccessKeyID, SessionToken: s.SessionToken}, err
+		}})
 	opHandler := op.Handler()
 	groups := []web.Mounter{pages, admin, decisions, tokenService, tokenExchangeRoute{sts: tokenService, op: opHandler}}
 	if o.Pprof {

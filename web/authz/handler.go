@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,7 +72,20 @@ type Deps struct {
 	// UserRoles resolves a user (name or id) to the roles the mapping rules grant; nil
 	// turns off the user principal. A missing user is an error wrapping store.ErrNotFound.
 	UserRoles func(ctx context.Context, user string) (userID string, roles []string, err error)
+	// VerifySigned checks a check request signed with SigV4 by role credentials and
+	// returns the signing session; nil refuses signed requests. Its errors are
+	// *httperr.Error values (AWS's codes) and are answered as they are.
+	VerifySigned func(r *http.Request, body []byte) (SignedSession, error)
 }
+
+// SignedSession is the role session that signed a check request: the request is then
+// judged for that session.
+type SignedSession struct {
+	AccessKeyID  string
+	SessionToken string
+}
+
+type signedKey struct{}
 
 // Handler serves the PDP endpoints.
 type Handler struct {
@@ -116,7 +130,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 func (h *Handler) route(action string, roles []string, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{actor: "anonymous"}
-		actor, have, err := h.d.Authenticate(r)
+		var actor string
+		var have []string
+		var err error
+		if isSigV4(r) && action == ActionCheck {
+			actor, have, err = h.authenticateSigned(r)
+		} else {
+			actor, have, err = h.d.Authenticate(r)
+		}
 		if actor != "" {
 			c.actor = actor
 		}
@@ -208,6 +229,13 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	c.target = roleTarget(b.Role)
+	if signed, ok := r.Context().Value(signedKey{}).(SignedSession); ok {
+		if b.User != "" || b.Role != "" || b.SessionToken != nil {
+			return httperr.BadField("session_token", "a SigV4-signed request is judged for the session that signed it; leave out user, role and session_token")
+		}
+		b.SessionToken = &signed.SessionToken
+		return h.checkSession(w, r, c, b)
+	}
 	switch {
 	case b.User != "" && (b.Role != "" || b.SessionToken != nil):
 		return httperr.BadField("user", "give one of user, role or session_token")
@@ -496,4 +524,34 @@ func (h *Handler) sampleAllow() bool {
 		return false
 	}
 	return mrand.Float64() < rate
+}
+
+// isSigV4 reports whether r is signed with AWS Signature Version 4, in the header or
+// presigned in the query.
+func isSigV4(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") ||
+		r.URL.Query().Get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256"
+}
+
+// authenticateSigned verifies a SigV4-signed check request. The signing session acts
+// with the pdp role for this request only, to ask about itself; the body is put back
+// for the handler, and the session travels in the context.
+func (h *Handler) authenticateSigned(r *http.Request) (string, []string, error) {
+	if h.d.VerifySigned == nil {
+		return "", nil, &httperr.Error{Status: http.StatusUnauthorized, Code: "invalid_token", Msg: "this server does not accept SigV4-signed requests here; send a bearer token"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return "", nil, &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: "the body could not be read", Err: err}
+	}
+	if len(body) > maxBody {
+		return "", nil, &httperr.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Msg: fmt.Sprintf("the body exceeds %d bytes", maxBody)}
+	}
+	s, err := h.d.VerifySigned(r, body)
+	if err != nil {
+		return "", nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	*r = *r.WithContext(context.WithValue(r.Context(), signedKey{}, s))
+	return "role_session:" + s.AccessKeyID, []string{RolePDP}, nil
 }
