@@ -146,7 +146,7 @@ func (c *tokenCrypto) sign(claims *accessClaims) (string, error) {
 		return "", fmt.Errorf("encode access token: %w", err)
 	}
 	c.slots <- struct{}{}
-	tok, err := signer.signCompact(payload)
+	tok, err := signer.SignCompact(payload)
 	<-c.slots
 	if err != nil {
 		return "", fmt.Errorf("sign access token with key %s: %w", k.ID, err)

@@ -2,13 +2,8 @@ package oidc
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/portcullis-id/portcullis/idp/keys"
@@ -26,19 +21,6 @@ type KeySource interface {
 // fallback) accept. op defaults to RS256/ES256/PS256, which would make EdDSA hints fail
 // (LIBRARIES.md §9). The key is still looked up by kid in our own key set.
 var verifierAlgorithms = []string{"RS256", "ES256", "EdDSA"}
-
-// joseSigningKey returns the private key in a form go-jose signs with: the concrete key
-// types it knows, or an opaque signer for anything else (an HSM or KMS signer).
-func joseSigningKey(s crypto.Signer) any {
-	switch k := s.(type) {
-	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
-		return k
-	case *ed25519.PrivateKey:
-		return *k
-	default:
-		return cryptosigner.Opaque(s)
-	}
-}
 
 // signingKey adapts keys.Key to op.SigningKey (ID tokens).
 type signingKey struct{ k keys.Key }

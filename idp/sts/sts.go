@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"github.com/portcullis-id/portcullis/idp/audit"
@@ -145,7 +144,7 @@ type Service struct {
 
 type keySigner struct {
 	kid string
-	s   jose.Signer
+	s   keys.CompactSigner
 }
 
 // New checks d and returns a Service.

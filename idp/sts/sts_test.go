@@ -206,7 +206,7 @@ func input(token string) *awssts.AssumeRoleWithWebIdentityInput {
 	}
 }
 
-var accessKeyPattern = regexp.MustCompile(`^PCIA[A-Z2-7]{16}$`)
+var accessKeyPattern = regexp.MustCompile(`^PCIA[0-9A-V]{16}$`)
 
 func TestAssumeRoleWithWebIdentityIssuesVerifiableCredentials(t *testing.T) {
 	t.Parallel()

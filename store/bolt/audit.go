@@ -16,6 +16,7 @@ func (t *tx) AppendAudit(ctx context.Context, e store.AuditEvent) (store.AuditEv
 		return store.AuditEvent{}, fmt.Errorf("append audit event %s: %w", e.Action, err)
 	}
 	audit := t.b(bAudit)
+	audit.FillPercent = appendFill
 	seq, err := audit.NextSequence()
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("append audit event %s: next sequence: %w", e.Action, err)

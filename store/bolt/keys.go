@@ -50,6 +50,11 @@ const (
 	metaAuditHead = "audit_head"
 )
 
+// appendFill is the fill of pages split in buckets whose keys grow with time (the
+// audit log, role sessions): bbolt's default of one half suits random inserts, but
+// would leave every page of an append-only bucket half empty.
+const appendFill = 0.95
+
 // allBuckets is created on first open.
 func allBuckets() []string {
 	return []string{

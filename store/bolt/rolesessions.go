@@ -31,6 +31,7 @@ func (t *tx) CreateRoleSession(ctx context.Context, s store.RoleSession) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	sessions := t.b(bRoleSessions)
+	sessions.FillPercent = appendFill
 	if sessions.Get([]byte(s.ID)) != nil {
 		return fmt.Errorf("%s: %w", what, store.ErrAlreadyExists)
 	}
